@@ -22,8 +22,8 @@ import phonenumbers
 import yaml
 from phonenumbers import shortnumberinfo
 
-from .model import (CLINICAL_DIRECTOR, WEEKDAYS, Config, Escalation, Fallback, Override,
-                    Person, Program, Rotation, Step, Window)
+from .model import (CLINICAL_DIRECTOR, WEEKDAYS, Config, Escalation, Fallback, MenuOption,
+                    Override, Person, Program, Rotation, Step, VoiceSettings, Window)
 
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
@@ -96,6 +96,9 @@ class _Reader:
         self.problems: list[Problem] = []
         self.region = "US"
         self.person_nodes: dict[str, yaml.Node] = {}
+        # Rotation names as written, valid or not: a reference to a rotation that
+        # failed for its own reason should not be reported a second time.
+        self.declared: set[str] = set()
 
     # -- primitives -------------------------------------------------------
     def error(self, node: yaml.Node | None, message: str) -> None:
@@ -196,21 +199,24 @@ class _Reader:
             return None
         top = self.mapping(root, "the rotation file",
                            ("program", "clinical_director", "peers", "rotations", "escalation"),
-                           ("overrides",))
+                           ("overrides", "voice"))
         if top is None:
             return None
         program = self.program(top.get("program"))
         director = self.person(top.get("clinical_director"), "clinical_director", director=True)
         peers = self.peers(top.get("peers"))
         rotations = self.rotations(top.get("rotations"), peers)
+        if isinstance(top.get("rotations"), yaml.MappingNode):
+            self.declared = {k.value for k, _ in top["rotations"].value}
         overrides = self.overrides(top.get("overrides"), peers, rotations)
         escalation = self.escalation(top.get("escalation"), peers, rotations)
+        voice = self.voice(top["voice"]) if "voice" in top else VoiceSettings()
         self.unique_numbers(program, director, peers)
-        if self.problems or None in (program, director, escalation):
+        if self.problems or None in (program, director, escalation, voice):
             return None
         return Config(program=program, clinical_director=director, peers=peers,
                       rotations=rotations, overrides=overrides, escalation=escalation,
-                      source=self.filename)
+                      source=self.filename, voice=voice)
 
     def program(self, node) -> Program | None:
         if node is None:
@@ -351,7 +357,7 @@ class _Reader:
             if m is None:
                 continue
             rotation = self.text(m["rotation"], "override rotation") if "rotation" in m else None
-            if rotation is not None and rotation not in rotations:
+            if rotation is not None and rotation not in rotations and rotation not in self.declared:
                 hint = difflib.get_close_matches(rotation, list(rotations), n=1)
                 self.error(m["rotation"], f"unknown rotation '{rotation}' in override; "
                                           + (f"did you mean '{hint[0]}'?" if hint else
@@ -408,7 +414,8 @@ class _Reader:
             return None
         targets = []
         for name, item in self.names(m["notify"], "notify"):
-            if name in rotations or name in peers or name == CLINICAL_DIRECTOR:
+            if name in rotations or name in peers or name == CLINICAL_DIRECTOR \
+                    or name in self.declared:
                 targets.append(name)
             else:
                 known = [*rotations, *peers, CLINICAL_DIRECTOR]
@@ -432,6 +439,52 @@ class _Reader:
             if forward is None:
                 return None
         return Fallback(forward=forward, message=message) if message else None
+
+    def voice(self, node) -> VoiceSettings | None:
+        texts = ("greeting", "menu_prompt", "whisper", "hold", "goodbye", "voice", "language")
+        m = self.mapping(node, "voice", (), texts + ("menu", "voicemail"))
+        if m is None:
+            return None
+        values: dict = {k: self.text(m[k], f"voice {k}") for k in texts if k in m}
+        if "voicemail" in m:
+            flag = (self.text(m["voicemail"], "voice voicemail") or "").lower()
+            if flag not in ("true", "false", "yes", "no", "on", "off"):
+                self.error(m["voicemail"], "voicemail should be true or false")
+            values["voicemail"] = flag in ("true", "yes", "on")
+        if "menu" in m:
+            values["menu"] = self.menu(m["menu"])
+            if values["menu"] and "menu_prompt" not in values:
+                values["menu_prompt"] = " ".join(o.say for o in values["menu"])
+        if any(v is None for v in values.values()):
+            return None
+        return VoiceSettings(**values)
+
+    def menu(self, node) -> tuple[MenuOption, ...]:
+        if not isinstance(node, yaml.SequenceNode):
+            self.error(node, "voice menu should be a list of '- {digit: 2, key: ..., say: ...}' lines")
+            return ()
+        options = []
+        for item in node.value:
+            m = self.mapping(item, "a voice menu option", ("digit", "key", "say"),
+                             ("languages", "tags"))
+            if m is None or len(m) < 3:
+                continue
+            digit = self.text(m["digit"], "menu digit")
+            if digit not in tuple("23456789"):
+                self.error(m["digit"], "menu digit should be one of 2-9 (1 is kept for peers)")
+                continue
+            if any(o.digit == digit for o in options):
+                self.error(m["digit"], f"menu digit {digit} is used twice")
+                continue
+            langs = tuple(v.lower() for v, _ in self.names(m["languages"], "languages")) if "languages" in m else ()
+            tags = tuple(v.lower() for v, _ in self.names(m["tags"], "tags")) if "tags" in m else ()
+            if not langs and not tags:
+                self.error(item, "a menu option needs languages or tags to prefer")
+                continue
+            options.append(MenuOption(digit=digit, key=self.text(m["key"], "menu key") or digit,
+                                      say=self.text(m["say"], "menu say") or "",
+                                      languages=langs, tags=tags))
+        return tuple(options)
 
     def unique_numbers(self, program, director, peers) -> None:
         seen: dict[str, str] = {}

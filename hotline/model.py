@@ -86,6 +86,35 @@ class Program:
 
 
 @dataclass(frozen=True)
+class MenuOption:
+    """A caller preference offered in the voice greeting ("press 2 for ...")."""
+
+    digit: str
+    key: str  # short label kept in statistics, e.g. "spanish"
+    say: str
+    languages: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+
+    def matches(self, person: Person) -> bool:
+        return bool(set(self.languages) & set(person.languages)
+                    or set(self.tags) & set(person.tags))
+
+
+@dataclass(frozen=True)
+class VoiceSettings:
+    greeting: str = ("You have reached the peer support line. This call is confidential. "
+                     "Please hold while we connect you with a peer.")
+    menu_prompt: str = ""
+    menu: tuple[MenuOption, ...] = ()
+    whisper: str = "Peer support line. Press 1 to take this call, 2 to pass."
+    hold: str = "Please stay on the line."
+    goodbye: str = "Thank you for calling. Take care."
+    voice: str | None = None  # Twilio <Say> voice, e.g. Polly.Joanna; None = Twilio's default
+    language: str = "en-US"
+    voicemail: bool = False
+
+
+@dataclass(frozen=True)
 class Config:
     program: Program
     clinical_director: Person
@@ -94,6 +123,7 @@ class Config:
     overrides: tuple[Override, ...]
     escalation: Escalation
     source: str = "<config>"
+    voice: VoiceSettings = VoiceSettings()
 
     def person(self, ident: str) -> Person:
         if ident == CLINICAL_DIRECTOR:

@@ -1,0 +1,83 @@
+"""Flask application factory. Configuration comes from the environment."""
+from __future__ import annotations
+
+import logging
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from . import redact
+from .rotation_source import RotationSource
+from .store import create_schema, make_engine, make_sessions
+
+log = logging.getLogger(__name__)
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def settings_from_env(instance: Path) -> dict:
+    return {
+        "HOTLINE_CONFIG": os.environ.get("HOTLINE_CONFIG", "config/rotation.yaml"),
+        "HOTLINE_RELOAD_SECONDS": float(os.environ.get("HOTLINE_RELOAD_SECONDS", "2")),
+        "DATABASE_URL": os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'hotline.sqlite'}",
+        "TWILIO_AUTH_TOKENS": [t for t in (os.environ.get("TWILIO_AUTH_TOKEN"),
+                                           os.environ.get("TWILIO_AUTH_TOKEN_SECONDARY")) if t],
+        "HOTLINE_PUBLIC_URL": os.environ.get("HOTLINE_PUBLIC_URL"),
+        "HOTLINE_TRUST_PROXY": _env_flag("HOTLINE_TRUST_PROXY"),
+        "HOTLINE_INSECURE_DEV": _env_flag("HOTLINE_INSECURE_DEV"),
+        "HOTLINE_CLOCK": lambda: datetime.now(timezone.utc),
+    }
+
+
+def create_app(settings: dict | None = None, instance_path: str | None = None) -> Flask:
+    """Build the app; `settings` override what the environment says (tests use it)."""
+    redact.install()
+    app = Flask(__name__, instance_path=instance_path or os.environ.get("HOTLINE_INSTANCE") or None)
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    app.config.update(settings_from_env(instance))
+    if settings:
+        app.config.update(settings)
+    _check_security(app)
+    if app.config["HOTLINE_TRUST_PROXY"]:
+        # Exactly one proxy in front of us sets these; trusting more lets anyone forge them.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=1, x_host=1)
+
+    app.extensions["hotline.rotation"] = RotationSource(
+        app.config["HOTLINE_CONFIG"],
+        last_good=instance / "last-good-rotation.yaml",
+        check_every=app.config["HOTLINE_RELOAD_SECONDS"],
+    )
+    engine = make_engine(app.config["DATABASE_URL"])
+    app.extensions["hotline.engine"] = engine
+    app.extensions["hotline.sessions"] = make_sessions(engine)
+    try:
+        create_schema(engine)
+    except Exception:
+        # Calls must still reach the clinical director while the database is away.
+        log.exception("database unavailable at start-up; webhooks use the emergency route")
+
+    from . import health, voice
+    app.register_blueprint(health.bp)
+    app.register_blueprint(voice.bp)
+    return app
+
+
+def _check_security(app: Flask) -> None:
+    """Fail at start-up, loudly, rather than answer every call with 403."""
+    if app.config["HOTLINE_INSECURE_DEV"]:
+        log.warning("!!! HOTLINE_INSECURE_DEV=1: Twilio signatures are NOT checked. "
+                    "Never run a real line like this. !!!")
+    elif not app.config["TWILIO_AUTH_TOKENS"]:
+        raise RuntimeError("TWILIO_AUTH_TOKEN is not set: webhooks cannot be verified. Set it "
+                           "(Twilio console, Account info), or HOTLINE_INSECURE_DEV=1 for local "
+                           "experiments only.")
+
+
+def rotation_source(app: Flask) -> RotationSource:
+    return app.extensions["hotline.rotation"]

@@ -1,0 +1,97 @@
+"""Given a contact, the rotation and the live state: whom to ring next.
+
+Pure: the caller passes the instant, the busy set and the contact's history.
+Voice and text share these rules; only the timing differs (voice rings for
+`step.ring` within the caller's overall wait, text waits `step.wait`).
+
+Rules, in order:
+- a preference round (caller asked for, say, a Spanish speaker) comes first
+  and rings every on-call peer who matches; then the normal steps follow;
+- steps run in file order, `repeat` extra passes;
+- within one pass a person is rung at most once;
+- a peer busy on another contact is skipped, and nobody is ever rung on the
+  caller's own phone (peers call the line for support too);
+- a step left with nobody is passed at once;
+- at most 10 phones ring together (Twilio's <Dial> limit);
+- past the deadline, or with no step left, the fallback.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from .model import CLINICAL_DIRECTOR, Config, Fallback, MenuOption, Person
+from .schedule import Schedule
+
+PREFERENCE_ROUND = -1
+MAX_PARALLEL = 10
+# Ringing for less than this is pointless: a peer cannot answer and press 1 in time.
+MIN_RING = timedelta(seconds=8)
+
+
+@dataclass(frozen=True)
+class Contact:
+    started_at: datetime
+    caller: str | None  # E.164, only ever held in memory while deciding
+    next_attempt: int  # attempt index to consider next (PREFERENCE_ROUND first if any)
+    tried: tuple[tuple[int, str], ...] = ()  # (attempt, person id) already rung
+    preference: MenuOption | None = None
+    deadline: datetime | None = None  # voice: started_at + max_wait
+
+
+@dataclass(frozen=True)
+class Ring:
+    attempt: int
+    step_number: int  # 1-based step within the file; 0 for the preference round
+    people: tuple[Person, ...]
+    ring: timedelta
+    wait: timedelta
+
+
+@dataclass(frozen=True)
+class GiveUp:
+    fallback: Fallback
+    reason: str  # "exhausted" or "deadline"
+
+
+def first_attempt(preference: MenuOption | None) -> int:
+    return PREFERENCE_ROUND if preference else 0
+
+
+def step_number(config: Config, attempt: int) -> int:
+    return 0 if attempt == PREFERENCE_ROUND else attempt % len(config.escalation.steps) + 1
+
+
+def next_ring(config: Config, schedule: Schedule, contact: Contact, busy: frozenset[str],
+              now: datetime) -> Ring | GiveUp:
+    steps = config.escalation.steps
+    total = len(steps) * (config.escalation.repeat + 1)
+    remaining = contact.deadline - now if contact.deadline else None
+    if remaining is not None and remaining < MIN_RING:
+        return GiveUp(config.escalation.fallback, "deadline")
+
+    def pass_of(attempt: int) -> int:
+        return max(attempt, 0) // len(steps)
+
+    for attempt in range(contact.next_attempt, total):
+        if attempt == PREFERENCE_ROUND:
+            step = steps[0]
+            reach = [r for s in steps for r in schedule.step_reach(s, now)
+                     if r.person.id != CLINICAL_DIRECTOR and contact.preference.matches(r.person)]
+        else:
+            step = steps[attempt % len(steps)]
+            reach = schedule.step_reach(step, now)
+        tried = {pid for a, pid in contact.tried if pass_of(a) == pass_of(attempt)}
+        people: list[Person] = []
+        for r in reach:
+            p = r.person
+            if p.id in tried or p.id in busy or p.phone == contact.caller or p in people:
+                continue
+            people.append(p)
+        if contact.preference and attempt != PREFERENCE_ROUND:
+            people.sort(key=lambda p: not contact.preference.matches(p))
+        if people:
+            ring = step.ring if remaining is None else min(step.ring, remaining)
+            return Ring(attempt, step_number(config, attempt), tuple(people[:MAX_PARALLEL]),
+                        ring, step.wait)
+    return GiveUp(config.escalation.fallback, "exhausted")

@@ -1,0 +1,95 @@
+"""What the router keeps in its database, and nothing more.
+
+Live rows exist only while a contact is open; they hold what routing needs
+(Twilio SIDs, the step, who was rung and who accepted), never a caller's
+number. When a contact ends, its live row is deleted and one anonymous
+statistics event is written.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (JSON, Boolean, DateTime, Integer, String, create_engine, event)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores aware datetimes as UTC; SQLite would otherwise hand back naive ones."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime stored; the router works in aware time only")
+        return value
+
+    def process_result_value(self, value, dialect):
+        from datetime import timezone
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Call(Base):
+    """A voice call in progress, keyed by the caller's CallSid."""
+
+    __tablename__ = "calls"
+    call_sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    preference: Mapped[str | None] = mapped_column(String(32))
+    # -1 is the caller-preference round; 0.. count steps across repeats.
+    attempt: Mapped[int] = mapped_column(Integer, default=0)
+    tried: Mapped[list] = mapped_column(JSON, default=list)  # [[attempt, person id], ...]
+    ringing: Mapped[list] = mapped_column(JSON, default=list)
+    accepted_by: Mapped[str | None] = mapped_column(String(64))
+    accepted_leg: Mapped[str | None] = mapped_column(String(64))
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    accepted_step: Mapped[int | None] = mapped_column(Integer)
+    bridged: Mapped[bool] = mapped_column(Boolean, default=False)  # the accepted leg is live
+    fallback: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class StatEvent(Base):
+    """One anonymous line per contact: enough for yearly statistics, nothing about who."""
+
+    __tablename__ = "stat_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    hour: Mapped[datetime] = mapped_column(UTCDateTime)  # start, truncated to the local hour
+    channel: Mapped[str] = mapped_column(String(8))  # voice | text
+    preference: Mapped[str | None] = mapped_column(String(32))
+    outcome: Mapped[str] = mapped_column(String(24))  # peer | clinical_director | fallback | abandoned
+    step: Mapped[int | None] = mapped_column(Integer)  # escalation step that answered
+    seconds_to_human: Mapped[int | None] = mapped_column(Integer)
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+def make_engine(url: str) -> Engine:
+    kwargs: dict = {"future": True, "pool_pre_ping": True}
+    if url.startswith("postgresql"):
+        # A webhook must answer within Twilio's 15 s even when the database is gone.
+        kwargs["connect_args"] = {"connect_timeout": 3}
+    engine = create_engine(url, **kwargs)
+    if url.startswith("sqlite"):
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=3000")
+            cur.close()
+    return engine
+
+
+def make_sessions(engine: Engine) -> sessionmaker:
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def create_schema(engine: Engine) -> None:
+    Base.metadata.create_all(engine)

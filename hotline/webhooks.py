@@ -1,0 +1,103 @@
+"""Plumbing every Twilio webhook shares: the signature check, the clock, the
+database session, and the promise that an answer is always valid TwiML.
+
+A handler that raises (database down, a bug) does not return a 500: Twilio
+would play "an application error has occurred" to an officer in crisis. It
+returns the handler's own emergency TwiML, built only from the last good
+rotation held in memory.
+"""
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from functools import wraps
+
+import phonenumbers
+from flask import Response, abort, current_app, request
+from twilio.request_validator import RequestValidator
+
+from .rotation_source import Loaded
+
+log = logging.getLogger(__name__)
+
+
+def signature_ok() -> bool:
+    cfg = current_app.config
+    if cfg.get("HOTLINE_INSECURE_DEV"):
+        return True
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not signature:
+        return False
+    url = public_url()
+    # request.form, not request.values: query parameters are already in the URL.
+    return any(RequestValidator(token).validate(url, request.form, signature)
+               for token in cfg["TWILIO_AUTH_TOKENS"])
+
+
+def public_url() -> str:
+    """The URL Twilio signed. Behind a TLS proxy request.url is the internal one,
+    so a configured public base URL wins; ProxyFix handles HOTLINE_TRUST_PROXY."""
+    base = current_app.config.get("HOTLINE_PUBLIC_URL")
+    if base:
+        path = request.full_path[:-1] if request.full_path.endswith("?") else request.full_path
+        return base.rstrip("/") + path
+    return request.url
+
+
+def twiml(body) -> Response:
+    return Response(str(body), mimetype="text/xml")
+
+
+def twilio_webhook(emergency):
+    """Check the signature, then run the view; on any failure answer with `emergency()`."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if not signature_ok():
+                log.warning("refused a request to %s with a missing or bad Twilio signature",
+                            request.path)
+                abort(403)
+            try:
+                return twiml(view(*args, **kwargs))
+            except Exception:
+                log.exception("webhook %s failed; answering with the emergency route",
+                              request.path)
+                return twiml(emergency())
+        return wrapper
+    return decorate
+
+
+def now() -> datetime:
+    return current_app.config["HOTLINE_CLOCK"]()
+
+
+def rotation() -> Loaded:
+    return current_app.extensions["hotline.rotation"].current()
+
+
+def last_good() -> Loaded | None:
+    """The rotation held in memory, without touching the disk (for emergency routes)."""
+    return current_app.extensions["hotline.rotation"].last_loaded
+
+
+@contextmanager
+def transaction():
+    with current_app.extensions["hotline.sessions"]() as session, session.begin():
+        yield session
+
+
+def e164(raw: str | None, region: str) -> str | None:
+    """The sender's number in E.164, or None for withheld or unparseable ones."""
+    if not raw:
+        return None
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)

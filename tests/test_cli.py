@@ -1,0 +1,88 @@
+"""The coordinator's commands, run on the example rotation in config/."""
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+from icalendar import Calendar
+
+from hotline.cli import cli
+
+EXAMPLE = "config/rotation.yaml"
+
+
+def run(*args):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_check_accepts_the_example_and_summarises_it():
+    result = run("check", EXAMPLE)
+    assert result.exit_code == 0
+    assert result.output.startswith("OK  config/rotation.yaml")
+    assert "Peers:      8" in result.output
+    assert "nights: every 1d" in result.output
+
+
+def test_check_refuses_a_broken_file_with_file_line_and_reason(tmp_path):
+    broken = tmp_path / "rotation.yaml"
+    broken.write_text(open(EXAMPLE).read().replace("shift: 1w", "shift: 1 week", 1))
+    result = run("check", str(broken))
+    assert result.exit_code == 1
+    assert f"{broken}:26:" in result.output
+    assert "bad duration '1 week'" in result.output
+
+
+def test_oncall_on_christmas_morning_shows_the_override_by_step():
+    result = run("oncall", "--config", EXAMPLE, "--at", "2026-12-25 09:00")
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    step1 = lines.index("Step 1: primary (ring 25s, wait 5m)")
+    assert lines[step1 + 1] == "  Tom Nguyen (tnguyen)  +12625550102  [primary]  OVERRIDE"
+    assert "Dr. Dana Reyes (clinical_director)  +12625550199" in result.output
+
+
+def test_oncall_json_is_the_documented_shape():
+    result = run("oncall", "--config", EXAMPLE, "--at", "2026-12-23 23:00", "--json")
+    report = json.loads(result.output)
+    assert report["at"] == "2026-12-23T23:00:00-06:00"
+    assert [s["step"] for s in report["steps"]] == [1, 2, 3]
+    assert [r["id"] for r in report["steps"][1]["reach"]] == ["jsmith", "akim"]
+    assert set(report["steps"][0]["reach"][0]) == {"id", "name", "phone", "via", "override"}
+    assert report["fallback"]["forward"] == "988"
+
+
+def test_schedule_lists_shifts_with_overrides_and_says_there_are_no_gaps():
+    result = run("schedule", "--config", EXAMPLE, "--from", "2026-12-21", "--days", "14")
+    assert result.exit_code == 0
+    assert ("Thu 2026-12-24 18:00 -> Sat 2026-12-26 08:00  Tom Nguyen (tnguyen)  "
+            "OVERRIDE line 37, replaces mgarcia") in result.output
+    assert "No gaps" in result.output
+
+
+def test_schedule_calls_out_a_gap_loudly(tmp_path):
+    gappy = tmp_path / "rotation.yaml"
+    text = open(EXAMPLE).read().replace(
+        "    - {notify: primary, ring: 25s, wait: 5m}", "    - {notify: nights, ring: 25s, wait: 5m}")
+    gappy.write_text(text)
+    result = run("schedule", "--config", str(gappy), "--from", "2026-12-21", "--days", "2")
+    assert "!!! GAPS: nobody is on call at step 1 (nights) during:" in result.output
+    assert "!!!   Mon 2026-12-21 00:00 -> Mon 2026-12-21 18:00" in result.output
+
+
+def test_ics_feed_holds_only_the_chosen_peers_shifts_in_local_time(tmp_path):
+    out = tmp_path / "pshah.ics"
+    result = run("ics", "--config", EXAMPLE, "--peer", "pshah", "--from", "2026-12-28",
+                 "--days", "7", "--output", str(out))
+    assert result.exit_code == 0
+    cal = Calendar.from_ical(out.read_bytes())
+    events = [e for e in cal.walk("VEVENT")]
+    assert [str(e["summary"]) for e in events] == ["On call (nights): Priya Shah"] * 2
+    starts = sorted(e.decoded("dtstart") for e in events)
+    assert [s.strftime("%Y-%m-%d %H:%M %Z") for s in starts] == [
+        "2026-12-29 18:00 CST", "2026-12-31 18:00 CST"]
+
+
+def test_ics_rejects_an_unknown_peer():
+    result = CliRunner().invoke(cli, ["ics", "--config", EXAMPLE, "--peer", "nobody"])
+    assert result.exit_code == 2
+    assert "no peer with id 'nobody'" in result.output
