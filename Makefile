@@ -12,8 +12,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# Without Twilio credentials the router signs and checks with a local token, so the
+# local simulator (and curl users) exercise the same signature check as production.
 run: $(STAMP)
+	@echo "Router on http://127.0.0.1:$${PORT:-5000}/health (SQLite in instance/, config/rotation.yaml)"
 	HOTLINE_CONFIG=$${HOTLINE_CONFIG:-config/rotation.yaml} \
+	TWILIO_AUTH_TOKEN=$${TWILIO_AUTH_TOKEN:-local-simulator-token} \
 	  $(BIN)/hotline run --host 127.0.0.1 --port $${PORT:-5000}
 
 test: $(STAMP)
