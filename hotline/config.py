@@ -23,12 +23,19 @@ import yaml
 from phonenumbers import shortnumberinfo
 
 from .model import (CLINICAL_DIRECTOR, WEEKDAYS, Config, Escalation, Fallback, MenuOption,
-                    Override, Person, Program, Rotation, Step, VoiceSettings, Window)
+                    Override, Person, Program, Rotation, SmsSettings, Step, VoiceSettings,
+                    Window)
 
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 _TIME_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M")
+
+
+def _shown(value: str) -> str:
+    """A value quoted back in a message, unless it is a phone number (messages reach logs)."""
+    from .redact import redact
+    return f"'{value}'" if redact(value) == value else "a phone number"
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,10 @@ def load(path: str | Path) -> Config:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError([Problem(str(path), 0, 0, f"cannot read the file: {exc.strerror}")])
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[:exc.start].count(b"\n") + 1
+        raise ConfigError([Problem(str(path), line, 0, "the file is not UTF-8 text; save it "
+                                                       "as UTF-8 in your editor")])
     return parse(text, str(path))
 
 
@@ -199,7 +210,7 @@ class _Reader:
             return None
         top = self.mapping(root, "the rotation file",
                            ("program", "clinical_director", "peers", "rotations", "escalation"),
-                           ("overrides", "voice"))
+                           ("overrides", "voice", "sms"))
         if top is None:
             return None
         program = self.program(top.get("program"))
@@ -211,12 +222,13 @@ class _Reader:
         overrides = self.overrides(top.get("overrides"), peers, rotations)
         escalation = self.escalation(top.get("escalation"), peers, rotations)
         voice = self.voice(top["voice"]) if "voice" in top else VoiceSettings()
+        sms = self.sms(top["sms"]) if "sms" in top else SmsSettings()
         self.unique_numbers(program, director, peers)
-        if self.problems or None in (program, director, escalation, voice):
+        if self.problems or None in (program, director, escalation, voice, sms):
             return None
         return Config(program=program, clinical_director=director, peers=peers,
                       rotations=rotations, overrides=overrides, escalation=escalation,
-                      source=self.filename, voice=voice)
+                      source=self.filename, voice=voice, sms=sms)
 
     def program(self, node) -> Program | None:
         if node is None:
@@ -237,6 +249,8 @@ class _Reader:
             try:
                 tz = ZoneInfo(name) if name else None
             except (ZoneInfoNotFoundError, ValueError):
+                tz = None
+            if tz is None and name is not None:
                 self.error(m["timezone"], f"unknown time zone '{name}'; use an IANA name such "
                                           "as America/Chicago or America/New_York")
         name = self.text(m["name"], "program name") if "name" in m else None
@@ -254,8 +268,8 @@ class _Reader:
             return None
         ident = CLINICAL_DIRECTOR if director else self.text(m["id"], "peer id") if "id" in m else None
         if not director and ident is not None and not _ID.match(ident):
-            self.error(m["id"], f"peer id '{ident}' should be short lowercase letters or digits, "
-                                "e.g. mgarcia")
+            self.error(m["id"], f"peer id {_shown(ident)} should be short lowercase letters or "
+                                "digits, e.g. mgarcia")
             ident = None
         name = self.text(m["name"], f"{what} name") if "name" in m else None
         phone = self.phone(m["phone"], f"{what} '{ident or '?'}'") if "phone" in m else None
@@ -289,7 +303,7 @@ class _Reader:
         if ident is not None and ident not in peers:
             hint = difflib.get_close_matches(ident, list(peers), n=1)
             fix = f"did you mean '{hint[0]}'?" if hint else "add them under peers first"
-            self.error(node, f"unknown peer id '{ident}' in {what}; {fix}")
+            self.error(node, f"unknown peer id {_shown(ident)} in {what}; {fix}")
             return None
         return ident
 
@@ -340,6 +354,9 @@ class _Reader:
                     days.add(WEEKDAYS.index(day))
         start = self.clock(m["from"], f"{what} 'from'") if "from" in m else None
         end = self.clock(m["to"], f"{what} 'to'") if "to" in m else None
+        if "days" in m and not days:
+            self.error(m["days"], f"{what} has no days; list the days it starts on, e.g. "
+                                  "[mon, tue, wed, thu, fri], or remove 'days' for every day")
         if start is None or end is None or not days:
             return None
         return Window(days=frozenset(days), start=start, end=end)
@@ -420,7 +437,7 @@ class _Reader:
             else:
                 known = [*rotations, *peers, CLINICAL_DIRECTOR]
                 hint = difflib.get_close_matches(name, known, n=1)
-                self.error(item, f"'{name}' in notify is not a rotation, a peer id or "
+                self.error(item, f"{_shown(name)} in notify is not a rotation, a peer id or "
                                  f"clinical_director" + (f"; did you mean '{hint[0]}'?" if hint else ""))
         ring = self.duration(m["ring"], "step ring") if "ring" in m else timedelta(seconds=25)
         wait = self.duration(m["wait"], "step wait") if "wait" in m else timedelta(minutes=5)
@@ -433,6 +450,9 @@ class _Reader:
         if m is None or "message" not in m:
             return None
         message = self.text(m["message"], "fallback message")
+        if message == "":
+            self.error(m["message"], "the fallback message is empty; write what a caller hears "
+                                     "when nobody can be reached")
         forward = None
         if "forward" in m:
             forward = self.phone(m["forward"], "fallback forward", allow_short=True)
@@ -458,6 +478,22 @@ class _Reader:
         if any(v is None for v in values.values()):
             return None
         return VoiceSettings(**values)
+
+    def sms(self, node) -> SmsSettings | None:
+        texts = ("welcome", "urgent", "joined", "fallback", "new_peer", "closed", "idle_closed")
+        m = self.mapping(node, "sms", (), texts + ("urgent_phrases",))
+        if m is None:
+            return None
+        values: dict = {k: self.text(m[k], f"sms {k}") for k in texts if k in m}
+        if "urgent_phrases" in m:
+            phrases = tuple(v.lower() for v, _ in self.names(m["urgent_phrases"], "urgent_phrases"))
+            if not phrases:
+                self.error(m["urgent_phrases"], "urgent_phrases should list at least one phrase")
+                return None
+            values["urgent_phrases"] = phrases
+        if any(v is None for v in values.values()):
+            return None
+        return SmsSettings(**values)
 
     def menu(self, node) -> tuple[MenuOption, ...]:
         if not isinstance(node, yaml.SequenceNode):
