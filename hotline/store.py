@@ -7,7 +7,7 @@ statistics event is written.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 
 from sqlalchemy import (JSON, Boolean, DateTime, Integer, String, create_engine, event)
 from sqlalchemy.engine import Engine
@@ -22,12 +22,14 @@ class UTCDateTime(TypeDecorator):
     cache_ok = True
 
     def process_bind_param(self, value, dialect):
-        if value is not None and value.tzinfo is None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
             raise ValueError("naive datetime stored; the router works in aware time only")
-        return value
+        # SQLite drops the offset, so everything goes in as UTC.
+        return value.astimezone(timezone.utc)
 
     def process_result_value(self, value, dialect):
-        from datetime import timezone
         if value is not None and value.tzinfo is None:
             value = value.replace(tzinfo=timezone.utc)
         return value

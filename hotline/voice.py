@@ -137,9 +137,13 @@ def dial_done():
     """<Dial action>: the step is over. Accepted means the conversation happened."""
     loaded = rotation()
     attempt = request.args.get("attempt", type=int)
+    caller_left = (request.form.get("CallStatus") in FINAL_STATUSES
+                   or request.form.get("DialCallStatus") == "canceled")
     with transaction() as db:
         call = db.get(Call, request.form["CallSid"], with_for_update=True)
-        if call is None or call.accepted_by:
+        if call is None or call.accepted_by or caller_left:
+            # Nobody is listening to this answer; routing on would count a fallback
+            # the caller never heard.
             return _gone(loaded.config)
         if attempt != call.attempt:
             return _redial(VoiceResponse(), loaded, call)

@@ -29,9 +29,18 @@ class FakeClock:
     """The router's clock in tests: time moves only when the carrier says so."""
 
     def __init__(self, start: datetime):
-        if start.tzinfo is None:
+        self.now = start
+
+    @property
+    def now(self) -> datetime:
+        return self._now
+
+    @now.setter
+    def now(self, value: datetime) -> None:
+        if value.tzinfo is None:
             raise ValueError("FakeClock needs an aware datetime")
-        self.now = start.astimezone(timezone.utc)
+        # Kept in UTC: adding seconds to a local time would add wall-clock time across DST.
+        self._now = value.astimezone(timezone.utc)
 
     def __call__(self) -> datetime:
         return self.now
@@ -231,11 +240,14 @@ class FakeTwilio:
             return phone.answer_after + (phone.press_after if leg[1].get("url") else 0)
 
         winner, declined, leg_status = None, False, {}
+        ended = []  # seconds after the dial began at which each losing leg was over
         for leg in sorted(legs, key=decides_at):
             number, node, phone, leg_sid = leg
             if decides_at(leg) == float("inf"):
                 leg_status[leg_sid] = ("busy" if phone.busy else "failed" if phone.fails
                                        else "no-answer")
+                # A busy or failed line ends its leg at once; an unanswered one rings out.
+                ended.append(0.0 if phone.busy or phone.fails else float(timeout))
                 continue
             if hang_up_after is not None and offset + phone.answer_after >= hang_up_after:
                 break
@@ -245,6 +257,7 @@ class FakeTwilio:
                 break
             declined = True
             leg_status[leg_sid] = "completed"
+            ended.append((self.clock.now - t0).total_seconds())
 
         dial_params = dict(params)
         if winner:
@@ -261,7 +274,9 @@ class FakeTwilio:
             dial_params.update(DialCallStatus="completed", DialCallSid=leg_sid,
                                DialCallDuration=str(int(talk)))
         else:
-            waited = float(timeout)
+            # Legs nobody decided on (the caller left first) would have rung on.
+            ended += [float(timeout) for leg in legs if leg[3] not in leg_status]
+            waited = max(ended, default=0.0)
             if hang_up_after is not None:
                 waited = min(waited, max(0.0, hang_up_after - offset))
             self.clock.set_at_least(t0 + timedelta(seconds=waited))
@@ -288,6 +303,7 @@ class FakeTwilio:
         if not action:
             return None
         if rec.hung_up_at is not None:
+            dial_params["CallStatus"] = "completed"
             self._twiml(urljoin(url, action), dial_params)  # Twilio asks, then ignores the answer
             return None
         return action, dial_params
