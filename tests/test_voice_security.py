@@ -117,3 +117,34 @@ def test_with_the_database_down_a_director_who_passes_is_not_connected(app_witho
     call = carrier.call(OFFICER)
     assert call.connected_to is None
     assert call.rung() == [DIRECTOR, "988"]
+
+
+# Behind a TLS-terminating proxy the app sees http://internal, but Twilio signed https://public.
+PUBLIC = "https://line.example.org"
+
+
+def proxied_post(app, path, params, headers=None):
+    signature = FakeTwilio(app, TOKEN, None, PROGRAM).sign(PUBLIC + path, params)
+    return app.test_client().post(path, data=params, base_url="http://10.0.0.5:8000",
+                                  headers={"X-Twilio-Signature": signature, **(headers or {})})
+
+
+def test_behind_a_proxy_the_configured_public_url_is_what_gets_checked(
+        tmp_path, rotation_file, clock, database_url):
+    app = build_app(tmp_path, rotation_file, clock, database_url, [TOKEN])
+    app.config["HOTLINE_PUBLIC_URL"] = PUBLIC
+    assert proxied_post(app, "/voice/incoming", incoming()).status_code == 200
+
+
+def test_behind_a_proxy_without_configuration_the_internal_url_fails_the_check(
+        tmp_path, rotation_file, clock, database_url):
+    app = build_app(tmp_path, rotation_file, clock, database_url, [TOKEN])
+    assert proxied_post(app, "/voice/incoming", incoming()).status_code == 403
+
+
+def test_trusting_the_proxy_rebuilds_the_url_from_its_forwarded_headers(
+        tmp_path, rotation_file, clock, monkeypatch):
+    monkeypatch.setenv("HOTLINE_TRUST_PROXY", "1")
+    app = build_app(tmp_path, rotation_file, clock, f"sqlite:///{tmp_path / 'p.sqlite'}", [TOKEN])
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "line.example.org"}
+    assert proxied_post(app, "/voice/incoming", incoming(), forwarded).status_code == 200
