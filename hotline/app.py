@@ -31,6 +31,11 @@ def settings_from_env(instance: Path) -> dict:
         "HOTLINE_TRUST_PROXY": _env_flag("HOTLINE_TRUST_PROXY"),
         "HOTLINE_INSECURE_DEV": _env_flag("HOTLINE_INSECURE_DEV"),
         "HOTLINE_CLOCK": lambda: datetime.now(timezone.utc),
+        # Text line. Unset secret: a key generated into the instance folder (dev only).
+        "HOTLINE_SECRET_KEY": os.environ.get("HOTLINE_SECRET_KEY"),
+        "TWILIO_ACCOUNT_SID": os.environ.get("TWILIO_ACCOUNT_SID", ""),
+        "TWILIO_API_BASE": os.environ.get("TWILIO_API_BASE"),  # a simulator instead of Twilio
+        "HOTLINE_IDLE_CLOSE": float(os.environ.get("HOTLINE_IDLE_CLOSE", str(24 * 3600))),
     }
 
 
@@ -62,9 +67,10 @@ def create_app(settings: dict | None = None, instance_path: str | None = None) -
         # Calls must still reach the clinical director while the database is away.
         log.exception("database unavailable at start-up; webhooks use the emergency route")
 
-    from . import health, voice
+    from . import health, sms, voice
     app.register_blueprint(health.bp)
     app.register_blueprint(voice.bp)
+    app.register_blueprint(sms.bp)
     return app
 
 

@@ -222,3 +222,20 @@ def ics(config_path, peer_id, days, start_text, output):
             cal.add_component(event)
     cal.add_missing_timezones()
     output.write(cal.to_ical())
+
+
+@cli.command("clock")
+@click.option("--every", default=5.0, show_default=True, help="seconds between polls")
+def clock_command(every):
+    """Run the clock process: text escalation timers, send retries, idle close.
+    Run exactly one next to the web workers (a second one is safe, just useless)."""
+    import logging
+
+    from .app import create_app
+    from .clock import main_loop
+
+    logging.basicConfig(level=logging.INFO)
+    main_loop(create_app(), every)
+
+
+

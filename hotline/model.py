@@ -114,6 +114,29 @@ class VoiceSettings:
     voicemail: bool = False
 
 
+URGENT_PHRASES = ("kill myself", "suicide", "end it", "gun", "pills", "goodbye",
+                  "no reason to live", "better off without me")
+
+
+@dataclass(frozen=True)
+class SmsSettings:
+    """What the text line says. Keep it short and GSM-7: every emoji or curly quote
+    halves a segment."""
+
+    welcome: str = ("Thanks for reaching out. A trained peer will reply here shortly. This line "
+                    "is confidential. In an emergency call 911, or call or text 988.")
+    urgent: str = ("If you are in danger now, call 911. You can call or text 988 any time. "
+                   "We are reaching a peer and our clinician for you now.")
+    joined: str = "A peer is here now. Text them back on this number."
+    fallback: str = ("We could not reach a peer right now. Please call or text 988 now; in an "
+                     "emergency call 911. A peer will still reply here when one is free.")
+    new_peer: str = "OK, we are finding you another peer."
+    closed: str = "This conversation is closed. Text this number any time to reach a peer."
+    idle_closed: str = ("This conversation was closed after a quiet day. Text this number any "
+                        "time to reach a peer.")
+    urgent_phrases: tuple[str, ...] = URGENT_PHRASES
+
+
 @dataclass(frozen=True)
 class Config:
     program: Program
@@ -124,6 +147,7 @@ class Config:
     escalation: Escalation
     source: str = "<config>"
     voice: VoiceSettings = VoiceSettings()
+    sms: SmsSettings = SmsSettings()
 
     def person(self, ident: str) -> Person:
         if ident == CLINICAL_DIRECTOR:

@@ -95,3 +95,85 @@ def make_sessions(engine: Engine) -> sessionmaker:
 
 def create_schema(engine: Engine) -> None:
     Base.metadata.create_all(engine)
+
+
+# -- the text line ------------------------------------------------------------
+# Imported here rather than at the top so the voice models above stay untouched.
+from sqlalchemy import LargeBinary  # noqa: E402
+
+
+class Conversation(Base):
+    """An open text conversation. The row (with the texter's encrypted number and
+    its keyed hash) is deleted when the conversation closes; nothing else links a
+    number to a contact. Bodies are never kept here."""
+
+    __tablename__ = "conversations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    code: Mapped[int] = mapped_column(Integer, unique=True)  # shown to peers as #7
+    texter_hash: Mapped[str] = mapped_column(String(64), unique=True)  # HMAC, to find by number
+    texter_enc: Mapped[bytes] = mapped_column(LargeBinary)  # Fernet token of the E.164 number
+    owner: Mapped[str | None] = mapped_column(String(64))  # person id who accepted
+    attempt: Mapped[int] = mapped_column(Integer, default=0)  # escalation step index notified last
+    tried: Mapped[list] = mapped_column(JSON, default=list)  # [[attempt, person id], ...]
+    # People told outside the escalation order (the clinical director on urgent triage);
+    # kept apart from `tried` so the director's own step later still reaches them.
+    alerted: Mapped[list] = mapped_column(JSON, default=list)
+    # When the unanswered conversation moves to the next step; NULL = no timer running.
+    escalate_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    gave_up: Mapped[bool] = mapped_column(Boolean, default=False)  # the fallback was sent
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    owner_activity_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # picks "most recent"
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    accepted_step: Mapped[int | None] = mapped_column(Integer)
+    closed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class InboundMessage(Base):
+    """MessageSids already handled, so a re-delivered webhook is processed once.
+    Only the SID and when: no number, no body. Purged by the clock after two days."""
+
+    __tablename__ = "inbound_messages"
+    message_sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class Outbox(Base):
+    """A text Twilio refused with a 5xx or a timeout, waiting for a retry.
+    Recipient and body are encrypted and the row is deleted once sent."""
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    to_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    body_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    priority: Mapped[int] = mapped_column(Integer, default=0)  # urgent texts first
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_try_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    conversation_id: Mapped[int | None] = mapped_column(Integer)
+    peer_id: Mapped[str | None] = mapped_column(String(64))  # set for peer notices
+    attempt: Mapped[int | None] = mapped_column(Integer)
+    to_texter: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Notice(Base):
+    """A notice sent to a peer, so a status callback saying it never arrived can
+    count that peer as unreachable."""
+
+    __tablename__ = "notices"
+    message_sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # No foreign key: a notice's SID may arrive after its conversation closed.
+    conversation_id: Mapped[int] = mapped_column(Integer, index=True)
+    peer_id: Mapped[str] = mapped_column(String(64))
+    attempt: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+
+
+class Reveal(Base):
+    """One row per REVEAL by the clinical director: counted, never with the number."""
+
+    __tablename__ = "reveals"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -1,0 +1,157 @@
+"""Outbound texts through Twilio's REST API, with a retry queue.
+
+Sends happen after the database transaction that decided them has committed,
+so a slow Twilio never holds a lock. A 5xx or a timeout puts the text in the
+Outbox (encrypted) for the clock to retry with backoff, urgent texts first;
+after one such failure the rest of the batch goes straight to the Outbox so a
+webhook still answers within Twilio's 15 s. Numbers and bodies are never logged.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import requests
+from twilio.base.exceptions import TwilioException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+from .store import Notice, Outbox
+
+log = logging.getLogger(__name__)
+
+TWILIO_API = "https://api.twilio.com"
+OPTED_OUT = 21610  # the recipient replied STOP; Twilio will refuse until they send START
+MAX_ATTEMPTS = 12
+SEND_TIMEOUT = 5.0  # seconds; a webhook that sends must still answer within 15 s
+
+
+@dataclass(frozen=True)
+class Text:
+    to: str  # E.164; held in memory only
+    body: str
+    urgent: bool = False
+    conversation_id: int | None = None
+    peer_id: str | None = None  # set for a peer notice (status callbacks track it)
+    attempt: int | None = None
+    to_texter: bool = False
+
+
+class RebasingHttpClient(TwilioHttpClient):
+    """Twilio's HTTP client, pointed at TWILIO_API_BASE (a simulator) when set.
+    The twilio library has no base-URL option; rewriting here is its supported seam."""
+
+    def __init__(self, base: str | None = None, **kwargs):
+        kwargs.setdefault("timeout", SEND_TIMEOUT)
+        super().__init__(**kwargs)
+        self.base = base.rstrip("/") if base else None
+
+    def request(self, method, url, *args, **kwargs):
+        return super().request(method, rebase(url, self.base), *args, **kwargs)
+
+
+def rebase(url: str, base: str | None) -> str:
+    if base and url.startswith(TWILIO_API):
+        return base + url[len(TWILIO_API):]
+    return url
+
+
+def client(app) -> Client:
+    cached = app.extensions.get("hotline.twilio")
+    if cached is None:
+        http = app.config.get("TWILIO_HTTP_CLIENT") or RebasingHttpClient(
+            app.config.get("TWILIO_API_BASE"))
+        token = (app.config["TWILIO_AUTH_TOKENS"] or [""])[0]
+        cached = Client(app.config.get("TWILIO_ACCOUNT_SID") or None, token, http_client=http)
+        app.extensions["hotline.twilio"] = cached
+    return cached
+
+
+def status_callback(app) -> str | None:
+    base = app.config.get("HOTLINE_PUBLIC_URL")
+    return base.rstrip("/") + "/sms/status" if base else None
+
+
+class Refused(Exception):
+    def __init__(self, code):
+        super().__init__(code)
+        self.code = code
+
+
+def send_one(app, program: str, text: Text) -> str:
+    """Send now. Returns the message SID; raises Refused (permanent) or
+    TemporaryFailure (worth retrying)."""
+    kwargs = {"to": text.to, "from_": program, "body": text.body}
+    callback = status_callback(app)
+    if callback:
+        kwargs["status_callback"] = callback
+    try:
+        return client(app).messages.create(**kwargs).sid
+    except TwilioException as exc:
+        status = getattr(exc, "status", 0) or 0
+        if status >= 500 or status == 429:
+            raise TemporaryFailure(status) from None
+        raise Refused(getattr(exc, "code", None)) from None
+    except (requests.Timeout, requests.ConnectionError):
+        raise TemporaryFailure("timeout") from None
+
+
+class TemporaryFailure(Exception):
+    pass
+
+
+def send_all(app, program: str, texts: list[Text], now: datetime) -> list[Text]:
+    """Send a batch, urgent first. Returns the texts refused because the
+    recipient opted out (the caller tells the people who need to know)."""
+    opted_out: list[Text] = []
+    queue: list[Text] = []
+    for text in sorted(texts, key=lambda t: not t.urgent):
+        if queue:  # Twilio is struggling: do not make the webhook wait on every send
+            queue.append(text)
+            continue
+        try:
+            sid = send_one(app, program, text)
+        except TemporaryFailure as exc:
+            log.warning("Twilio did not take a text (%s); queued for retry", exc)
+            queue.append(text)
+            continue
+        except Refused as exc:
+            if exc.code == OPTED_OUT:
+                opted_out.append(text)
+            else:
+                log.warning("Twilio refused a text (error %s)", exc.code)
+            continue
+        record_notice(app, sid, text)
+    if queue:
+        enqueue(app, queue, now)
+    return opted_out
+
+
+def record_notice(app, sid: str, text: Text) -> None:
+    if text.peer_id is None or text.conversation_id is None:
+        return
+    with app.extensions["hotline.sessions"]() as db, db.begin():
+        db.add(Notice(message_sid=sid, conversation_id=text.conversation_id,
+                      peer_id=text.peer_id, attempt=text.attempt or 0, status="queued"))
+
+
+def enqueue(app, texts: list[Text], now: datetime) -> None:
+    vault = app.extensions["hotline.vault"]
+    with app.extensions["hotline.sessions"]() as db, db.begin():
+        for t in texts:
+            db.add(Outbox(to_enc=vault.seal(t.to), body_enc=vault.seal(t.body),
+                          priority=1 if t.urgent else 0, attempts=1,
+                          next_try_at=now + backoff(1), created_at=now,
+                          conversation_id=t.conversation_id, peer_id=t.peer_id,
+                          attempt=t.attempt, to_texter=t.to_texter))
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(300, 5 * 2 ** (attempts - 1)))
+
+
+def as_text(vault, row: Outbox) -> Text:
+    return Text(to=vault.open(row.to_enc), body=vault.open(row.body_enc), urgent=row.priority > 0,
+                conversation_id=row.conversation_id, peer_id=row.peer_id, attempt=row.attempt,
+                to_texter=row.to_texter)

@@ -1,0 +1,78 @@
+"""Twilio's REST API as the twilio library sees it, for tests.
+
+Plugged in as the `http_client` of `twilio.rest.Client`, so the router's real
+sending code runs unchanged down to the HTTP request. It records every
+Messages.json POST, answers with the JSON Twilio returns (sid "SM..."), and
+can fail the next N requests with a 500 or refuse opted-out recipients (21610).
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from twilio.http import HttpClient
+from twilio.http.response import Response
+
+
+@dataclass
+class Sent:
+    to: str
+    from_: str
+    body: str
+    sid: str | None  # None for a TwiML <Message> reply (recorded by the test harness)
+    status_callback: str | None = None
+
+
+class FakeRest(HttpClient):
+    def __init__(self):
+        super().__init__(logger=None, is_async=False)
+        self.sent: list[Sent] = []  # every text that left the program number, in order
+        self.requests: list[tuple[str, str]] = []  # (method, url)
+        self.opted_out: set[str] = set()
+        self._fail = 0
+        self._sids = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def fail_next(self, n: int = 1) -> None:
+        """The next `n` requests get a 500, as during a Twilio incident."""
+        self._fail = n
+
+    def request(self, method, uri, params=None, data=None, headers=None, auth=None,
+                timeout=None, allow_redirects=False) -> Response:
+        with self._lock:
+            self.requests.append((method.upper(), uri))
+            if not (method.upper() == "POST" and uri.endswith("/Messages.json")):
+                return _json(404, {"code": 20404, "message": "not in the fake", "status": 404})
+            if self._fail:
+                self._fail -= 1
+                return _json(500, {"code": 20500, "message": "Internal Server Error",
+                                   "more_info": "https://www.twilio.com/docs/errors/20500",
+                                   "status": 500})
+            to, from_, body = data["To"], data["From"], data["Body"]
+            if to in self.opted_out:
+                return _json(400, {"code": 21610,
+                                   "message": "Attempt to send to unsubscribed recipient",
+                                   "more_info": "https://www.twilio.com/docs/errors/21610",
+                                   "status": 400})
+            sid = f"SM{next(self._sids):032x}"
+            self.sent.append(Sent(to, from_, body, sid, data.get("StatusCallback")))
+            account = uri.split("/Accounts/")[1].split("/")[0]
+            stamp = datetime.now(timezone.utc).strftime("%a, %d %b %Y %H:%M:%S +0000")
+            return _json(201, {
+                "account_sid": account, "api_version": "2010-04-01", "body": body,
+                "date_created": stamp, "date_sent": None, "date_updated": stamp,
+                "direction": "outbound-api", "error_code": None, "error_message": None,
+                "from": from_, "messaging_service_sid": None, "num_media": "0",
+                "num_segments": str(1 + len(body) // 153), "price": None, "price_unit": "USD",
+                "sid": sid, "status": "queued", "subresource_uris": {},
+                "to": to, "uri": f"/2010-04-01/Accounts/{account}/Messages/{sid}.json"})
+
+    def inbox(self, number: str) -> list[str]:
+        return [s.body for s in self.sent if s.to == number]
+
+
+def _json(status: int, payload: dict) -> Response:
+    return Response(status, json.dumps(payload), {"Content-Type": "application/json"})

@@ -1,0 +1,167 @@
+"""An officer texts the line and a peer answers: acceptance, relay, commands."""
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import select
+
+from hotline.store import Conversation, Reveal, StatEvent
+from tests.conftest import ALICE, BOB, CAROL, DIRECTOR, OFFICER, PROGRAM, ROTATION
+from tests.sms_fixtures import Phones, phones  # noqa: F401 - fixture
+
+
+def rows(app, model):
+    with app.extensions["hotline.sessions"]() as db:
+        return db.scalars(select(model)).all()
+
+
+def test_officer_texts_primary_accepts_and_they_talk_through_the_program_number(phones, app):
+    replies = phones.text(OFFICER, "rough night, can someone talk?")
+    assert "trained peer will reply" in replies[0] and "988" in replies[0]
+    assert phones.inbox(ALICE) == ["Peer line #1: rough night, can someone talk? - "
+                                   "reply YES to take #1"]
+    assert phones.inbox(CAROL) == [] and phones.inbox(DIRECTOR) == []
+
+    [reply] = phones.text(ALICE, "yes")
+    assert reply.startswith("You have #1")
+    assert "peer is here now" in phones.last(OFFICER)
+
+    mark = phones.sent_count()
+    phones.text(ALICE, "Hi, I'm here. What's going on?")
+    phones.text(OFFICER, "just a bad call today")
+    sent = phones.since(mark)
+    assert [(s.to, s.body) for s in sent] == [(OFFICER, "Hi, I'm here. What's going on?"),
+                                              (ALICE, "#1: just a bad call today")]
+    assert {s.from_ for s in phones.rest.sent} == {PROGRAM}  # nobody sees a personal number
+    assert all(s.status_callback == "https://hotline.example.org/sms/status"
+               for s in sent)
+
+
+def test_nobody_else_hears_once_it_is_taken(phones):
+    phones.text(OFFICER, "hello")
+    phones.text(ALICE, "Y")
+    phones.tick(600)  # the step-1 timer would have fired long ago
+    assert phones.inbox(CAROL) == [] and phones.inbox(DIRECTOR) == []
+
+
+def test_two_peers_race_to_yes_exactly_one_wins(phones, app, rotation_file):
+    rotation_file.write_text(ROTATION.replace("notify: primary,", "notify: [primary, backup],"))
+    phones.text(OFFICER, "anyone?")
+    assert phones.inbox(ALICE) and phones.inbox(CAROL)
+    answers, barrier = {}, threading.Barrier(2)
+
+    def say_yes(number):
+        barrier.wait()
+        answers[number] = phones.text(number, "YES")[0]
+
+    threads = [threading.Thread(target=say_yes, args=(n,)) for n in (ALICE, CAROL)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    winners = [n for n, a in answers.items() if a.startswith("You have #1")]
+    assert len(winners) == 1, answers
+    loser = CAROL if winners == [ALICE] else ALICE
+    assert "already taken" in answers[loser] or "taken by another" in phones.last(loser)
+    [conv] = rows(app, Conversation)
+    assert conv.owner == ("alice" if winners == [ALICE] else "carol")
+    assert phones.inbox(OFFICER).count(app.extensions["hotline.rotation"].current()
+                                       .config.sms.joined) == 1
+
+
+def test_pass_hands_the_texter_to_the_next_step(phones):
+    phones.text(OFFICER, "hello")
+    [reply] = phones.text(ALICE, "PASS")
+    assert "next peer" in reply
+    assert phones.last(CAROL).startswith("Peer line #1")
+    phones.text(CAROL, "yes")
+    phones.text(CAROL, "Carol here")
+    assert phones.last(OFFICER) == "Carol here"
+
+
+def test_owner_pass_releases_the_conversation(phones, app):
+    phones.text(OFFICER, "hello")
+    phones.text(ALICE, "yes")
+    phones.text(ALICE, "PASS #1")
+    assert "another peer" in phones.last(OFFICER)
+    assert phones.last(CAROL).startswith("Peer line #1")
+    [conv] = rows(app, Conversation)
+    assert conv.owner is None
+
+
+def test_done_closes_and_forgets_the_texter(phones, app):
+    phones.text(OFFICER, "hello")
+    phones.text(ALICE, "yes")
+    [reply] = phones.text(ALICE, "DONE")
+    assert reply == "#1 is closed. Thank you."
+    assert "closed" in phones.last(OFFICER)
+    assert rows(app, Conversation) == []
+    [event] = rows(app, StatEvent)
+    assert (event.channel, event.outcome, event.step, event.urgent) == ("text", "peer", 1, False)
+    # Texting again starts afresh.
+    phones.text(OFFICER, "me again")
+    assert phones.last(ALICE).startswith("Peer line #1: me again")
+
+
+def test_peer_with_two_conversations_picks_with_a_prefix(phones):
+    other = "+12625550177"
+    phones.text(OFFICER, "first")
+    phones.text(ALICE, "yes")
+    phones.text(other, "second")
+    assert phones.last(ALICE).startswith("Peer line #2: second")
+    phones.text(ALICE, "YES #2")
+    phones.text(ALICE, "#1 back to you")
+    assert phones.last(OFFICER) == "back to you"
+    phones.text(ALICE, "plain text goes to the latest")
+    assert phones.last(other) == "plain text goes to the latest"
+    assert phones.text(ALICE, "#9 hello")[0].startswith("You do not have #9")
+
+
+def test_unknown_peer_command_gets_help_not_silence(phones):
+    assert "YES" in phones.text(ALICE, "HELP")[0]
+    assert "Nothing is waiting" in phones.text(BOB, "yes")[0]
+    assert "You do not have #3" in phones.text(BOB, "DONE #3")[0]
+
+
+def test_texter_who_is_a_peer_is_not_notified_on_their_own_phone(phones, app):
+    replies = phones.text(ALICE, "I need to talk to someone myself")
+    assert "trained peer" in replies[0]
+    assert phones.inbox(ALICE) == replies  # only the welcome, never a notice
+    assert phones.last(CAROL).startswith("Peer line #1: I need to talk")
+
+
+def test_duplicate_webhook_is_processed_once(phones, app):
+    phones.text(OFFICER, "hello", sid="SM" + "a" * 32)
+    assert phones.text(OFFICER, "hello", sid="SM" + "a" * 32) == []
+    assert len(phones.inbox(ALICE)) == 1
+    assert len(rows(app, Conversation)) == 1
+
+
+def test_texter_new_peer_and_stop(phones):
+    phones.text(OFFICER, "hello")
+    phones.text(ALICE, "yes")
+    assert phones.text(OFFICER, "new peer") == ["OK, we are finding you another peer."]
+    assert "asked for another peer" in phones.last(ALICE)
+    assert phones.last(CAROL).startswith("Peer line #1")
+    phones.text(CAROL, "yes")
+    assert phones.text(OFFICER, "STOP") == []  # Twilio answers STOP itself
+    assert "opted out" in phones.last(CAROL)
+    phones.rest.opted_out.add(OFFICER)
+    phones.text(CAROL, "are you still there?")
+    assert "opted out" in phones.last(CAROL)
+
+
+def test_reveal_only_for_the_clinical_director_and_counted(phones, app):
+    phones.text(OFFICER, "hello")
+    assert "clinical director only" in phones.text(ALICE, "REVEAL #1")[0]
+    assert phones.text(DIRECTOR, "REVEAL #1")[0] == \
+        f"#1 texter's number: {OFFICER} (this reveal is counted)."
+    [audit] = rows(app, Reveal)
+    assert not hasattr(audit, "number")
+
+
+def test_rotation_file_sms_section_changes_the_words(phones, rotation_file):
+    rotation_file.write_text(ROTATION + "sms:\n  welcome: Hang on, a peer is coming.\n"
+                                        "  urgent_phrases: [rough night]\n")
+    assert phones.text(OFFICER, "rough night") == [
+        "Hang on, a peer is coming.",
+        "If you are in danger now, call 911. You can call or text 988 any time. "
+        "We are reaching a peer and our clinician for you now."]

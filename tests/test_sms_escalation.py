@@ -1,0 +1,126 @@
+"""Unanswered texts escalate on the clock process's timers; urgent texts skip the queue."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from hotline.clock import run_due
+from hotline.store import Conversation, Outbox, StatEvent
+from tests.conftest import ALICE, CAROL, DIRECTOR, OFFICER
+from tests.sms_fixtures import phones  # noqa: F401 - fixture
+
+
+def rows(app, model):
+    with app.extensions["hotline.sessions"]() as db:
+        return db.scalars(select(model)).all()
+
+
+def test_no_accept_backup_then_director_then_fallback(phones, app):
+    phones.text(OFFICER, "hello?")
+    assert len(phones.inbox(ALICE)) == 1
+    phones.tick(299)
+    assert phones.inbox(CAROL) == []  # not yet: step 1 waits 5 minutes
+    phones.tick(1)
+    assert "waited 5 min" in phones.last(CAROL) and "YES to take #1" in phones.last(CAROL)
+    phones.tick(300)
+    assert phones.last(DIRECTOR).startswith("Peer line #1")
+    assert len(phones.inbox(OFFICER)) == 1  # still just the welcome
+    phones.tick(600)
+    assert "could not reach a peer" in phones.last(OFFICER)
+    phones.tick(600)
+    assert len(phones.inbox(OFFICER)) == 2  # the fallback is sent once
+    # A peer can still take it after the fallback.
+    phones.text(CAROL, "yes")
+    assert "peer is here now" in phones.last(OFFICER)
+
+
+def test_a_timer_after_acceptance_does_nothing(phones, app):
+    phones.text(OFFICER, "hello")
+    phones.tick(200)
+    phones.text(ALICE, "yes")
+    mark = phones.sent_count()
+    phones.tick(3600)
+    assert phones.since(mark) == []
+
+
+def test_two_clocks_act_once(phones, app):
+    phones.text(OFFICER, "hello")
+    phones.clock.advance(300)
+    run_due(app, phones.clock.now)
+    run_due(app, phones.clock.now)
+    assert len(phones.inbox(CAROL)) == 1
+
+
+def test_restart_mid_escalation_fires_the_timer_once(phones, app):
+    phones.text(OFFICER, "hello")
+    phones.tick(120)
+    new = phones.restart()  # the web process and the clock restart; the database stays
+    phones.tick(180)
+    assert len(phones.inbox(CAROL)) == 1
+    phones.tick(5)
+    assert len(phones.inbox(CAROL)) == 1
+    phones.text(CAROL, "yes")  # the new process still decrypts the number
+    assert "peer is here now" in phones.last(OFFICER)
+    new.extensions["hotline.engine"].dispose()
+
+
+def test_urgent_phrase_alerts_director_at_once_and_texter_gets_988(phones, app):
+    replies = phones.text(OFFICER, "I just want to END IT tonight")
+    assert "trained peer" in replies[0] and "911" in replies[1] and "988" in replies[1]
+    assert phones.last(ALICE).startswith("URGENT Peer line #1")
+    assert phones.last(DIRECTOR).startswith("URGENT peer line #1")
+    [conv] = rows(app, Conversation)
+    assert conv.urgent is True
+    phones.text(DIRECTOR, "yes")
+    assert "was taken" in phones.last(ALICE)
+    phones.text(DIRECTOR, "DONE")
+    [event] = rows(app, StatEvent)
+    assert (event.outcome, event.urgent) == ("clinical_director", True)
+
+
+def test_urgent_words_match_whole_words_only(phones, app):
+    phones.text(OFFICER, "the gunnery range was loud, legend it was")
+    assert not rows(app, Conversation)[0].urgent
+    assert phones.inbox(DIRECTOR) == []
+    phones.text(OFFICER, "I keep thinking about the pills")
+    assert rows(app, Conversation)[0].urgent
+    assert phones.inbox(DIRECTOR)[0].startswith("URGENT peer line #1: I keep thinking")
+
+
+def test_idle_conversation_closes_with_a_note_to_both(phones, app):
+    phones.text(OFFICER, "hello")
+    phones.text(ALICE, "yes")
+    phones.tick(23 * 3600)
+    assert rows(app, Conversation)
+    phones.tick(3600)
+    assert rows(app, Conversation) == []
+    assert "closed after a quiet day" in phones.last(OFFICER)
+    assert "#1 was closed after 24 h" in phones.last(ALICE)
+    assert rows(app, StatEvent)[0].channel == "text"
+
+
+def test_undelivered_notice_moves_to_the_next_peer(phones, app):
+    phones.text(OFFICER, "hello")
+    sid = phones.notice_sid(ALICE)
+    phones.status(sid, "sent")
+    phones.status(sid, "undelivered", "30003")
+    phones.tick(1)
+    assert len(phones.inbox(CAROL)) == 1
+    phones.status(sid, "undelivered", "30003")  # a re-sent callback changes nothing
+    phones.status(sid, "sent")  # nor does a late, older status
+    phones.tick(1)
+    assert len(phones.inbox(CAROL)) == 1
+
+
+def test_twilio_5xx_is_retried_from_the_outbox_urgent_first(phones, app):
+    phones.rest.fail_next(1)
+    phones.text(OFFICER, "hello")
+    assert phones.inbox(ALICE) == []
+    [row] = rows(app, Outbox)
+    assert b"+1262" not in row.to_enc  # encrypted while it waits
+    phones.tick(10)
+    assert phones.last(ALICE).startswith("Peer line #1")
+    assert rows(app, Outbox) == []
+    # The retried notice is tracked like any other: undelivered escalates.
+    phones.status(phones.notice_sid(ALICE), "failed", "30005")
+    phones.tick(1)
+    assert len(phones.inbox(CAROL)) == 1
