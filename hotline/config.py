@@ -480,7 +480,8 @@ class _Reader:
         return VoiceSettings(**values)
 
     def sms(self, node) -> SmsSettings | None:
-        texts = ("welcome", "urgent", "joined", "fallback", "new_peer", "closed", "idle_closed")
+        texts = ("welcome", "urgent", "joined", "fallback", "new_peer", "calling", "closed",
+                 "idle_closed")
         m = self.mapping(node, "sms", (), texts + ("urgent_phrases",))
         if m is None:
             return None

@@ -131,6 +131,7 @@ class SmsSettings:
     fallback: str = ("We could not reach a peer right now. Please call or text 988 now; in an "
                      "emergency call 911. A peer will still reply here when one is free.")
     new_peer: str = "OK, we are finding you another peer."
+    calling: str = "Your peer will call you from this number in a moment."
     closed: str = "This conversation is closed. Text this number any time to reach a peer."
     idle_closed: str = ("This conversation was closed after a quiet day. Text this number any "
                         "time to reach a peer.")

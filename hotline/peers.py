@@ -11,18 +11,19 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from flask import current_app
+from flask import current_app, request, url_for
 from sqlalchemy import select, update
 
 from . import texting as tx
 from .model import CLINICAL_DIRECTOR, Person
-from .sender import Text
+from .sender import Bridge, Text
 from .store import Conversation, Reveal
 
-COMMAND = re.compile(r"\s*(yes|y|pass|done|help|reveal)\s*(?:#\s*(\d+))?\s*[.!]?\s*", re.I)
+COMMAND = re.compile(r"\s*(yes|y|pass|done|call|help|reveal)\s*(?:#\s*(\d+))?\s*[.!]?\s*", re.I)
 PREFIXED = re.compile(r"\s*#\s*(\d+)\s*[:,-]?\s*(.*)", re.S)
-HELP = ("Peer line: YES (or YES #7) takes a text, PASS #7 hands it on, DONE #7 closes it. "
-        "Write \"#7 your text\" to reply to #7; plain text goes to your latest one.")
+HELP = ("Peer line: YES (or YES #7) takes a text, PASS #7 hands it on, DONE #7 closes it, "
+        "CALL #7 rings you, then them. Write \"#7 your text\" to reply to #7; plain text "
+        "goes to your latest one.")
 
 
 def peer_message(db, loaded, person: Person, body: str, now: datetime, out: list[Text],
@@ -31,8 +32,8 @@ def peer_message(db, loaded, person: Person, body: str, now: datetime, out: list
     m = COMMAND.fullmatch(body)
     if m:
         cmd, code = m.group(1).lower(), int(m.group(2)) if m.group(2) else None
-        handler = {"yes": take, "y": take, "pass": pass_on, "done": done, "help": None,
-                   "reveal": reveal}[cmd]
+        handler = {"yes": take, "y": take, "pass": pass_on, "done": done, "call": call,
+                   "help": None, "reveal": reveal}[cmd]
         if handler is None:
             replies.append(HELP)
             return True
@@ -149,6 +150,22 @@ def done(db, loaded, person, code, body, now, out, replies) -> bool:
         return True
     replies.append(f"#{conv.code} is closed. Thank you.")
     tx.close(current_app, db, loaded, conv, out, loaded.config.sms.closed)
+    return True
+
+
+def call(db, loaded, person, code, body, now, out, replies) -> bool:
+    """Ring the peer, then (once they press 1) the texter; both see the program number."""
+    conv = _owned(db, person, code)
+    if conv is None:
+        replies.append((f"You do not have #{code} open. " if code else "") + HELP)
+        return True
+    conv.last_activity_at = conv.owner_activity_at = now
+    base = current_app.config.get("HOTLINE_PUBLIC_URL") or request.url_root
+    url = base.rstrip("/") + url_for("voice.bridge", conv=conv.id, peer=person.id)
+    out.append(Bridge(person.phone, url))
+    out.append(Text(tx.texter_of(current_app, conv), loaded.config.sms.calling,
+                    urgent=conv.urgent, conversation_id=conv.id, to_texter=True))
+    replies.append(f"Calling you now for #{conv.code}; press 1 to be connected.")
     return True
 
 

@@ -38,6 +38,15 @@ class Text:
     to_texter: bool = False
 
 
+@dataclass(frozen=True)
+class Bridge:
+    """An outbound call to a peer (CALL), whose TwiML then rings their texter."""
+
+    to: str  # the peer's phone
+    url: str  # absolute URL of the TwiML Twilio fetches when the peer answers
+    urgent: bool = True  # placed before any text in the same batch
+
+
 class RebasingHttpClient(TwilioHttpClient):
     """Twilio's HTTP client, pointed at TWILIO_API_BASE (a simulator) when set.
     The twilio library has no base-URL option; rewriting here is its supported seam."""
@@ -106,7 +115,13 @@ def send_all(app, program: str, texts: list[Text], now: datetime) -> list[Text]:
     recipient opted out (the caller tells the people who need to know)."""
     opted_out: list[Text] = []
     queue: list[Text] = []
-    for text in sorted(texts, key=lambda t: not t.urgent):
+    for text in sorted(texts, key=lambda t: (not isinstance(t, Bridge), not t.urgent)):
+        if isinstance(text, Bridge):
+            try:
+                client(app).calls.create(to=text.to, from_=program, url=text.url)
+            except (TwilioException, requests.RequestException):
+                log.warning("Twilio did not place a CALL bridge; the peer is told to retry")
+            continue
         if queue:  # Twilio is struggling: do not make the webhook wait on every send
             queue.append(text)
             continue

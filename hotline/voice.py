@@ -11,13 +11,13 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from flask import Blueprint, request, url_for
+from flask import Blueprint, current_app, request, url_for
 from sqlalchemy import select, update
 from twilio.twiml.voice_response import VoiceResponse
 
 from .model import CLINICAL_DIRECTOR, Config
 from .routing import Contact, GiveUp, first_attempt, next_ring, step_number
-from .store import Call, StatEvent
+from .store import Call, Conversation, StatEvent
 from .webhooks import e164, last_good, now, rotation, transaction, twilio_webhook
 
 log = logging.getLogger(__name__)
@@ -226,6 +226,32 @@ def status():
             db.add(_stat_event(rotation().config, call))
             db.delete(call)
     return VoiceResponse()
+
+
+@bp.post("/bridge")
+@twilio_webhook(_emergency_hangup)
+def bridge():
+    """A peer's CALL: their phone rang first; a 1 then rings the texter. The key press
+    keeps a voicemail from being connected to an officer."""
+    loaded = rotation()
+    config = loaded.config
+    resp = VoiceResponse()
+    with transaction() as db:
+        conv = db.get(Conversation, request.args.get("conv", type=int))
+        if conv is None or conv.owner != request.args.get("peer"):
+            say(resp, config, "This conversation is closed. Goodbye.")
+            resp.hangup()
+            return resp
+        if request.form.get("Digits") != "1":
+            gather = resp.gather(num_digits=1, timeout=WHISPER_WAIT, method="POST",
+                                 action=url_for("voice.bridge", **request.args))
+            say(gather, config, f"Peer line. Press 1 to call the texter of number {conv.code} now.")
+            resp.hangup()
+            return resp
+        texter = current_app.extensions["hotline.vault"].open(conv.texter_enc)
+    say(resp, config, "Connecting.")
+    resp.dial(texter, caller_id=config.program.number, timeout=30)
+    return resp
 
 
 def _stat_event(config: Config, call: Call) -> StatEvent:

@@ -1,6 +1,7 @@
 """Shared fixtures: a small test rotation, both databases, the fake carrier."""
 from __future__ import annotations
 
+import atexit
 import os
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -43,18 +44,31 @@ MONDAY_NIGHT = datetime(2026, 11, 23, 23, 0, tzinfo=CHICAGO)
 
 
 def _postgres_url() -> str | None:
+    """A private schema in the PostgreSQL test database, so two test runs on one
+    machine (or a developer and CI) never wipe each other's tables."""
     url = os.environ.get("HOTLINE_TEST_POSTGRES_URL",
                          "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    schema = f"hotline_test_{os.getpid()}"
     try:
         engine = create_engine(url, connect_args={"connect_timeout": 2})
-        with engine.connect() as conn:
-            conn.execute(text("select 1"))
+        with engine.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
         engine.dispose()
-        return url
     except Exception as exc:  # noqa: BLE001 - any failure means "not here"
         if os.environ.get("HOTLINE_REQUIRE_POSTGRES"):
             raise RuntimeError(f"PostgreSQL is required here but unreachable: {exc}") from exc
         return None
+    atexit.register(_drop_schema, url, schema)
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}options=-csearch_path%3D{schema}"
+
+
+def _drop_schema(url: str, schema: str) -> None:
+    engine = create_engine(url, connect_args={"connect_timeout": 2})
+    with engine.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+    engine.dispose()
 
 
 _PG = "unset"

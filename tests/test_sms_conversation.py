@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+import xml.etree.ElementTree as ET
 
 from sqlalchemy import select
 
@@ -165,3 +166,26 @@ def test_rotation_file_sms_section_changes_the_words(phones, rotation_file):
         "Hang on, a peer is coming.",
         "If you are in danger now, call 911. You can call or text 988 any time. "
         "We are reaching a peer and our clinician for you now."]
+
+
+def test_peer_texts_call_and_the_router_rings_her_then_the_officer_both_seeing_the_program_number(
+        phones):
+    phones.text(OFFICER, "can we talk on the phone")
+    phones.text(ALICE, "YES")
+    assert phones.text(ALICE, "CALL") == ["Calling you now for #1; press 1 to be connected."]
+    [placed] = phones.rest.calls
+    assert (placed.to, placed.from_) == (ALICE, PROGRAM)
+    assert phones.last(OFFICER) == "Your peer will call you from this number in a moment."
+    # Twilio fetches the TwiML when Alice picks up: she must press 1 (a voicemail cannot).
+    screen = ET.fromstring(phones.carrier.post(placed.url, {"CallSid": placed.sid}).get_data())
+    assert screen.find("Gather") is not None and OFFICER not in ET.tostring(screen, "unicode")
+    bridged = ET.fromstring(phones.carrier.post(placed.url, {"CallSid": placed.sid,
+                                                             "Digits": "1"}).get_data())
+    dial = bridged.find("Dial")
+    assert (dial.text, dial.get("callerId")) == (OFFICER, PROGRAM)
+
+
+def test_call_for_a_conversation_the_peer_does_not_own_explains_instead(phones):
+    replies = phones.text(ALICE, "CALL #4")
+    assert replies[0].startswith("You do not have #4 open.")
+    assert phones.rest.calls == []

@@ -18,6 +18,16 @@ from twilio.http.response import Response
 
 
 @dataclass
+class Placed:
+    """An outbound call the router asked Twilio to place."""
+
+    to: str
+    from_: str
+    url: str
+    sid: str
+
+
+@dataclass
 class Sent:
     to: str
     from_: str
@@ -30,6 +40,7 @@ class FakeRest(HttpClient):
     def __init__(self):
         super().__init__(logger=None, is_async=False)
         self.sent: list[Sent] = []  # every text that left the program number, in order
+        self.calls: list[Placed] = []  # every call the router placed
         self.requests: list[tuple[str, str]] = []  # (method, url)
         self.opted_out: set[str] = set()
         self._fail = 0
@@ -44,7 +55,14 @@ class FakeRest(HttpClient):
                 timeout=None, allow_redirects=False) -> Response:
         with self._lock:
             self.requests.append((method.upper(), uri))
-            if not (method.upper() == "POST" and uri.endswith("/Messages.json")):
+            if method.upper() == "POST" and uri.endswith("/Calls.json") and not self._fail:
+                sid = f"CA{next(self._sids):032x}"
+                self.calls.append(Placed(data["To"], data["From"], data["Url"], sid))
+                return _json(201, {"sid": sid, "to": data["To"], "from": data["From"],
+                                   "status": "queued", "direction": "outbound-api",
+                                   "account_sid": uri.split("/Accounts/")[1].split("/")[0]})
+            if not (method.upper() == "POST" and uri.split("?")[0].endswith(("/Messages.json",
+                                                                             "/Calls.json"))):
                 return _json(404, {"code": 20404, "message": "not in the fake", "status": 404})
             if self._fail:
                 self._fail -= 1
