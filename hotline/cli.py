@@ -225,7 +225,7 @@ def ics(config_path, peer_id, days, start_text, output):
 
 
 @cli.command("clock")
-@click.option("--every", default=5.0, show_default=True, help="seconds between polls")
+@click.option("--every", default=1.0, show_default=True, help="seconds between polls")
 def clock_command(every):
     """Run the clock process: text escalation timers, send retries, idle close.
     Run exactly one next to the web workers (a second one is safe, just useless)."""
@@ -238,4 +238,6 @@ def clock_command(every):
     main_loop(create_app(), every)
 
 
+from .dashboard.accounts import dashboard_user  # noqa: E402
 
+cli.add_command(dashboard_user)

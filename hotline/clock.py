@@ -16,6 +16,7 @@ from sqlalchemy import delete, select, update
 from . import texting as tx
 from .sender import (MAX_ATTEMPTS, OPTED_OUT, Refused, TemporaryFailure, as_text, backoff,
                      record_notice, send_one)
+from .rate import take_slot
 from .store import Conversation, InboundMessage, Outbox
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,8 @@ def retry_outbox(app, now: datetime) -> None:
                          .order_by(Outbox.priority.desc(), Outbox.id).limit(BATCH)).all()
     program = app.extensions["hotline.rotation"].current().config.program.number
     for row_id, seen in due:
+        if not take_slot(app, program, now):
+            break  # the number's rate is used up for this second; the next poll goes on
         with _sessions(app)() as db, db.begin():
             leased = db.execute(update(Outbox)
                                 .where(Outbox.id == row_id, Outbox.next_try_at == seen)
@@ -132,7 +135,7 @@ def close_idle(app, now: datetime) -> None:
         tx.deliver(app, out, now)
 
 
-def main_loop(app, every: float = 5.0) -> None:
+def main_loop(app, every: float = 1.0) -> None:
     """`hotline clock`: one APScheduler job polling run_due."""
     from datetime import timezone
 

@@ -17,6 +17,7 @@ from twilio.base.exceptions import TwilioException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
+from .rate import take_slot, waiting_ahead
 from .store import Notice, Outbox
 
 log = logging.getLogger(__name__)
@@ -114,7 +115,8 @@ def send_all(app, program: str, texts: list[Text], now: datetime) -> list[Text]:
     """Send a batch, urgent first. Returns the texts refused because the
     recipient opted out (the caller tells the people who need to know)."""
     opted_out: list[Text] = []
-    queue: list[Text] = []
+    queue: list[Text] = []  # Twilio failed: retry with backoff
+    held: list[Text] = []  # over the rate: send as soon as a slot frees
     for text in sorted(texts, key=lambda t: (not isinstance(t, Bridge), not t.urgent)):
         if isinstance(text, Bridge):
             try:
@@ -124,6 +126,9 @@ def send_all(app, program: str, texts: list[Text], now: datetime) -> list[Text]:
             continue
         if queue:  # Twilio is struggling: do not make the webhook wait on every send
             queue.append(text)
+            continue
+        if waiting_ahead(app, text.urgent, now) or not take_slot(app, program, now):
+            held.append(text)  # over the number's rate: the clock releases it in order
             continue
         try:
             sid = send_one(app, program, text)
@@ -140,6 +145,8 @@ def send_all(app, program: str, texts: list[Text], now: datetime) -> list[Text]:
         record_notice(app, sid, text)
     if queue:
         enqueue(app, queue, now)
+    if held:
+        enqueue(app, held, now, throttled=True)
     return opted_out
 
 
@@ -151,13 +158,14 @@ def record_notice(app, sid: str, text: Text) -> None:
                       peer_id=text.peer_id, attempt=text.attempt or 0, status="queued"))
 
 
-def enqueue(app, texts: list[Text], now: datetime) -> None:
+def enqueue(app, texts: list[Text], now: datetime, throttled: bool = False) -> None:
     vault = app.extensions["hotline.vault"]
+    attempts = 0 if throttled else 1
     with app.extensions["hotline.sessions"]() as db, db.begin():
         for t in texts:
             db.add(Outbox(to_enc=vault.seal(t.to), body_enc=vault.seal(t.body),
-                          priority=1 if t.urgent else 0, attempts=1,
-                          next_try_at=now + backoff(1), created_at=now,
+                          priority=1 if t.urgent else 0, attempts=attempts,
+                          next_try_at=now if throttled else now + backoff(1), created_at=now,
                           conversation_id=t.conversation_id, peer_id=t.peer_id,
                           attempt=t.attempt, to_texter=t.to_texter))
 

@@ -177,3 +177,13 @@ class Reveal(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class SendWindow(Base):
+    """Texts the program number has sent in the current second, shared by every worker,
+    so a burst stays within the number's rate and the outbox can put urgent texts first."""
+
+    __tablename__ = "send_windows"
+    number: Mapped[str] = mapped_column(String(32), primary_key=True)
+    second: Mapped[int] = mapped_column(Integer)  # POSIX second of the window
+    count: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,49 @@
+"""A per-number send rate shared by all web workers and the clock.
+
+Twilio queues texts beyond a number's rate itself, but in its own order; a
+burst of routine texts would then delay an urgent one. Holding the excess in
+our outbox instead lets the clock release it at the number's rate, urgent
+first. `HOTLINE_SEND_RATE` is texts per second (1 for a US long code, higher
+for toll-free or short codes); 0 turns the limit off.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from .store import Outbox, SendWindow
+
+
+def take_slot(app, number: str, now: datetime) -> bool:
+    """Claim one send in the current second; False when the second is full."""
+    limit = int(app.config.get("HOTLINE_SEND_RATE") or 0)
+    if limit <= 0:
+        return True
+    second = int(now.timestamp())
+    with app.extensions["hotline.sessions"]() as db, db.begin():
+        if db.execute(update(SendWindow)
+                      .where(SendWindow.number == number, SendWindow.second == second,
+                             SendWindow.count < limit)
+                      .values(count=SendWindow.count + 1)).rowcount == 1:
+            return True
+        if db.execute(update(SendWindow)
+                      .where(SendWindow.number == number, SendWindow.second < second)
+                      .values(second=second, count=1)).rowcount == 1:
+            return True
+        if db.get(SendWindow, number) is not None:
+            return False
+        try:
+            with db.begin_nested():
+                db.add(SendWindow(number=number, second=second, count=1))
+            return True
+        except IntegrityError:  # another worker created it this instant and took the slot
+            return False
+
+
+def waiting_ahead(app, urgent: bool, now: datetime) -> bool:
+    """Is a text of at least this priority already waiting? Then this one queues behind it."""
+    with app.extensions["hotline.sessions"]() as db:
+        return db.scalar(select(Outbox.id).where(
+            Outbox.next_try_at <= now, Outbox.priority >= (1 if urgent else 0)).limit(1)) is not None

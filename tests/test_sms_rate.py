@@ -1,0 +1,35 @@
+"""A burst stays within the program number's send rate, and urgent texts go first."""
+from __future__ import annotations
+
+from tests.conftest import ALICE, BOB, DIRECTOR, OFFICER
+from tests.sms_fixtures import phones  # noqa: F401 - fixture
+
+OTHER = "+12625550143"
+THIRD = "+12625550144"
+
+
+def test_over_the_rate_a_text_waits_in_the_outbox_and_the_clock_sends_it_next_second(phones, app):
+    app.config["HOTLINE_SEND_RATE"] = 1
+    phones.text(OFFICER, "are you there")  # the notice to Alice takes this second's slot
+    phones.text(OTHER, "need to talk")  # Alice's second notice must wait
+    assert phones.inbox(ALICE) == ["Peer line #1: are you there - reply YES to take #1"]
+    phones.tick(0)  # same second: still full
+    assert len(phones.inbox(ALICE)) == 1
+    phones.tick(1)
+    assert phones.inbox(ALICE)[1] == "Peer line #2: need to talk - reply YES to take #2"
+
+
+def test_an_urgent_text_overtakes_routine_ones_waiting_for_the_rate(phones, app):
+    app.config["HOTLINE_SEND_RATE"] = 1
+    phones.text(OFFICER, "hello")  # sent: uses the slot
+    phones.text(OTHER, "just checking in")  # routine notice: held
+    phones.text(THIRD, "I have the gun in my hand")  # urgent notices: held, but first in line
+    phones.tick(1)
+    phones.tick(1)
+    urgent_first = [s.body for s in phones.rest.sent if s.sid and s.to in (ALICE, DIRECTOR)]
+    assert urgent_first[0] == "Peer line #1: hello - reply YES to take #1"
+    assert urgent_first[1].startswith("URGENT")
+    assert urgent_first[2].startswith("URGENT")
+    phones.tick(1)
+    assert phones.inbox(ALICE)[-1] == "Peer line #2: just checking in - reply YES to take #2"
+    assert phones.inbox(BOB) == []
