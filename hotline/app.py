@@ -38,6 +38,9 @@ def settings_from_env(instance: Path) -> dict:
         "HOTLINE_IDLE_CLOSE": float(os.environ.get("HOTLINE_IDLE_CLOSE", str(24 * 3600))),
         # Texts per second the program number may send (1 = a US long code; 0 = no limit).
         "HOTLINE_SEND_RATE": int(os.environ.get("HOTLINE_SEND_RATE", "1")),
+        # Coordinator dashboard: "name:role:hash;..." (make a line with `hotline dashboard-user`).
+        "HOTLINE_DASHBOARD_USERS": os.environ.get("HOTLINE_DASHBOARD_USERS", ""),
+        "HOTLINE_DASHBOARD_IDLE_MINUTES": float(os.environ.get("HOTLINE_DASHBOARD_IDLE_MINUTES", "30")),
     }
 
 
@@ -70,9 +73,11 @@ def create_app(settings: dict | None = None, instance_path: str | None = None) -
         log.exception("database unavailable at start-up; webhooks use the emergency route")
 
     from . import health, sms, voice
+    from . import dashboard
     app.register_blueprint(health.bp)
     app.register_blueprint(voice.bp)
     app.register_blueprint(sms.bp)
+    app.register_blueprint(dashboard.bp)  # coordinator pages; see docs/dashboard.md
     return app
 
 
