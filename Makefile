@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench check clean
+.PHONY: run test bench bench-quick check clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -12,13 +12,31 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Without Twilio credentials the router signs and checks with a local token, so the
-# local simulator (and curl users) exercise the same signature check as production.
+# Without Twilio credentials (no TWILIO_ACCOUNT_SID) `make run` starts the phone simulator
+# too (docs/simulator.md): the router signs and checks with a local token, so the simulator
+# (and curl users) exercise the same signature check as production, and its REST sends go
+# to the simulator's fake Twilio API on the same port.
+SIM_SID := AC00000000000000000000000000000000
 run: $(STAMP)
-	@echo "Router on http://127.0.0.1:$${PORT:-5000}/health (SQLite in instance/, config/rotation.yaml)"
+	@$(BIN)/hotline db upgrade >/dev/null  # an instance/ database from older code: migrate it
+	@port=$${PORT:-5000}; \
+	if [ -n "$$TWILIO_ACCOUNT_SID" ]; then \
+	  echo "Router on http://127.0.0.1:$$port/health (SQLite in instance/, $${HOTLINE_CONFIG:-config/rotation.yaml})"; \
+	  HOTLINE_CONFIG=$${HOTLINE_CONFIG:-config/rotation.yaml} \
+	  TWILIO_AUTH_TOKEN=$${TWILIO_AUTH_TOKEN:-local-simulator-token} \
+	    exec $(BIN)/hotline run --host 127.0.0.1 --port $$port; \
+	fi; \
+	echo ""; \
+	echo "  No Twilio credentials: the router runs with the phone simulator."; \
+	echo "  Open  http://127.0.0.1:$$port/simulator/  in your browser (Ctrl-C stops it)."; \
+	echo "  SQLite in instance/, rotation $${HOTLINE_CONFIG:-config/rotation.yaml}. See docs/simulator.md."; \
+	echo ""; \
+	HOTLINE_SIMULATOR=1 \
 	HOTLINE_CONFIG=$${HOTLINE_CONFIG:-config/rotation.yaml} \
 	TWILIO_AUTH_TOKEN=$${TWILIO_AUTH_TOKEN:-local-simulator-token} \
-	  $(BIN)/hotline run --host 127.0.0.1 --port $${PORT:-5000}
+	TWILIO_ACCOUNT_SID=$(SIM_SID) \
+	TWILIO_API_BASE=http://127.0.0.1:$$port/simulator/api \
+	  exec $(BIN)/hotline run --host 127.0.0.1 --port $$port
 
 test: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -26,8 +44,23 @@ test: $(STAMP)
 check: $(STAMP)
 	$(BIN)/hotline check config/rotation.yaml
 
+# Benchmarks never fail the build: each prints PASS/MISS per target. Add BENCH_ARGS=--write
+# to regenerate docs/benchmarks.md. The load and fault runs need PostgreSQL on 127.0.0.1:5432
+# (a private schema each) and, for bench/faults.py pg, root to run a private cluster.
 bench: $(STAMP)
-	$(BIN)/python bench/oncall.py
+	$(BIN)/python bench/oncall.py $(BENCH_ARGS)
+	$(BIN)/python bench/webhooks.py $(BENCH_ARGS)
+	$(BIN)/python bench/burst.py $(BENCH_ARGS)
+	$(BIN)/python bench/timers.py $(BENCH_ARGS)
+	$(BIN)/python bench/faults.py all $(BENCH_ARGS)
+	$(BIN)/python bench/fuzz.py $(BENCH_ARGS)
+
+# A few minutes instead of about fifteen; smaller numbers, never written to the docs.
+bench-quick: $(STAMP)
+	$(BIN)/python bench/webhooks.py --seconds 3 --closed-seconds 3 --rates 50,100
+	$(BIN)/python bench/burst.py --texts 200 --seconds 2 --rates 0
+	$(BIN)/python bench/timers.py --conversations 100
+	$(BIN)/python bench/fuzz.py --cases 1000
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .hypothesis

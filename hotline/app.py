@@ -11,7 +11,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import redact
 from .rotation_source import RotationSource
-from .store import create_schema, make_engine, make_sessions
+from . import migrations
+from .store import make_engine, make_sessions
 
 log = logging.getLogger(__name__)
 
@@ -36,16 +37,25 @@ def settings_from_env(instance: Path) -> dict:
         "TWILIO_ACCOUNT_SID": os.environ.get("TWILIO_ACCOUNT_SID", ""),
         "TWILIO_API_BASE": os.environ.get("TWILIO_API_BASE"),  # a simulator instead of Twilio
         "HOTLINE_IDLE_CLOSE": float(os.environ.get("HOTLINE_IDLE_CLOSE", str(24 * 3600))),
+        # Retention: operational rows older than this are purged hourly by the clock.
+        "HOTLINE_RETAIN_HOURS": float(os.environ.get("HOTLINE_RETAIN_HOURS", "24")),
+        # Delete the Call/Message records at Twilio once final (README: "What we keep").
+        "HOTLINE_PROVIDER_DELETE": os.environ.get("HOTLINE_PROVIDER_DELETE", "1").strip().lower()
+        not in ("0", "false", "no", "off"),
         # Texts per second the program number may send (1 = a US long code; 0 = no limit).
         "HOTLINE_SEND_RATE": int(os.environ.get("HOTLINE_SEND_RATE", "1")),
         # Coordinator dashboard: "name:role:hash;..." (make a line with `hotline dashboard-user`).
         "HOTLINE_DASHBOARD_USERS": os.environ.get("HOTLINE_DASHBOARD_USERS", ""),
         "HOTLINE_DASHBOARD_IDLE_MINUTES": float(os.environ.get("HOTLINE_DASHBOARD_IDLE_MINUTES", "30")),
+        # The local phone simulator at /simulator (docs/simulator.md); `make run` turns it on.
+        "HOTLINE_SIMULATOR": _env_flag("HOTLINE_SIMULATOR"),
     }
 
 
-def create_app(settings: dict | None = None, instance_path: str | None = None) -> Flask:
-    """Build the app; `settings` override what the environment says (tests use it)."""
+def create_app(settings: dict | None = None, instance_path: str | None = None,
+               serving: bool = True) -> Flask:
+    """Build the app; `settings` override what the environment says (tests use it).
+    `serving=False` is for maintenance commands (stats, purge) that answer no webhook."""
     redact.install()
     app = Flask(__name__, instance_path=instance_path or os.environ.get("HOTLINE_INSTANCE") or None)
     instance = Path(app.instance_path)
@@ -53,7 +63,8 @@ def create_app(settings: dict | None = None, instance_path: str | None = None) -
     app.config.update(settings_from_env(instance))
     if settings:
         app.config.update(settings)
-    _check_security(app)
+    if serving:
+        _check_security(app)
     if app.config["HOTLINE_TRUST_PROXY"]:
         # Exactly one proxy in front of us sets these; trusting more lets anyone forge them.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=1, x_host=1)
@@ -63,11 +74,18 @@ def create_app(settings: dict | None = None, instance_path: str | None = None) -
         last_good=instance / "last-good-rotation.yaml",
         check_every=app.config["HOTLINE_RELOAD_SECONDS"],
     )
+    app.extensions["hotline.rotation"].on_reload(lambda loaded: _audit_reload(app, loaded))
     engine = make_engine(app.config["DATABASE_URL"])
     app.extensions["hotline.engine"] = engine
     app.extensions["hotline.sessions"] = make_sessions(engine)
     try:
-        create_schema(engine)
+        # Fresh database: create_all + stamp head. Out of date: refuse (SchemaOutOfDate).
+        if migrations.prepare(engine) == "created":
+            log.info("fresh database: created the schema at revision %s", migrations.head())
+    except migrations.SchemaOutOfDate as exc:
+        if app.config.get("HOTLINE_SCHEMA_CHECK", True):
+            raise
+        log.error("%s", exc)  # `hotline doctor` still reports on such a database
     except Exception:
         # Calls must still reach the clinical director while the database is away.
         log.exception("database unavailable at start-up; webhooks use the emergency route")
@@ -76,8 +94,12 @@ def create_app(settings: dict | None = None, instance_path: str | None = None) -
     from . import dashboard
     app.register_blueprint(health.bp)
     app.register_blueprint(voice.bp)
+    app.register_blueprint(voice.voicemail.bp)
     app.register_blueprint(sms.bp)
     app.register_blueprint(dashboard.bp)  # coordinator pages; see docs/dashboard.md
+    if app.config.get("HOTLINE_SIMULATOR"):
+        from . import simulator
+        app.register_blueprint(simulator.bp)  # local phones playing Twilio; docs/simulator.md
     return app
 
 
@@ -90,6 +112,13 @@ def _check_security(app: Flask) -> None:
         raise RuntimeError("TWILIO_AUTH_TOKEN is not set: webhooks cannot be verified. Set it "
                            "(Twilio console, Account info), or HOTLINE_INSECURE_DEV=1 for local "
                            "experiments only.")
+
+
+def _audit_reload(app: Flask, loaded) -> None:
+    from . import audit
+    with app.extensions["hotline.sessions"]() as db, db.begin():
+        audit.record(db, app.config["HOTLINE_CLOCK"](), audit.CONFIG_RELOAD, "rotation file",
+                     f"{loaded.origin}: {len(loaded.config.peers)} peers")
 
 
 def rotation_source(app: Flask) -> RotationSource:

@@ -235,9 +235,21 @@ def clock_command(every):
     from .clock import main_loop
 
     logging.basicConfig(level=logging.INFO)
+    # Two INFO lines per poll from APScheduler would be ~170,000 a day; failures still log.
+    logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
     main_loop(create_app(), every)
 
 
 from .dashboard.accounts import dashboard_user  # noqa: E402
 
 cli.add_command(dashboard_user)
+
+from .cli_ops import db, doctor, twilio  # noqa: E402  (hotline db / doctor / twilio)
+
+for _command in (db, doctor, twilio):
+    cli.add_command(_command)
+
+from .cli_records import purge, stats  # noqa: E402
+
+cli.add_command(stats)
+cli.add_command(purge)

@@ -11,19 +11,21 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from cryptography.fernet import InvalidToken
 from sqlalchemy import delete, select, update
 
 from . import texting as tx
 from .sender import (MAX_ATTEMPTS, OPTED_OUT, Refused, TemporaryFailure, as_text, backoff,
-                     record_notice, send_one)
+                     record_sent, send_one)
 from .rate import take_slot
-from .store import Conversation, InboundMessage, Outbox
+from . import voicemail
+from .retention import delete_at_provider, purge
+from .store import Conversation, Outbox
 
 log = logging.getLogger(__name__)
 
 BATCH = 100
 LEASE = timedelta(minutes=2)  # an outbox row being sent is hidden this long from other clocks
-KEEP_SIDS = timedelta(days=2)  # Twilio does not re-deliver a webhook later than this
 
 
 def run_due(app, now: datetime) -> None:
@@ -31,8 +33,24 @@ def run_due(app, now: datetime) -> None:
         escalate(app, now)
         retry_outbox(app, now)
         close_idle(app, now)
-        with app.extensions["hotline.sessions"]() as db, db.begin():
-            db.execute(delete(InboundMessage).where(InboundMessage.received_at < now - KEEP_SIDS))
+        heartbeat(app, now)  # after a completed poll: /health's "clock" age
+
+
+def heartbeat(app, now: datetime) -> None:
+    """The one clock_heartbeat row says when the clock last finished a poll."""
+    from sqlalchemy.exc import IntegrityError
+
+    from .store import ClockHeartbeat
+
+    with _sessions(app)() as db, db.begin():
+        if db.execute(update(ClockHeartbeat).where(ClockHeartbeat.id == 1)
+                      .values(last_poll_at=now)).rowcount:
+            return
+    try:
+        with _sessions(app)() as db, db.begin():
+            db.add(ClockHeartbeat(id=1, last_poll_at=now))
+    except IntegrityError:
+        pass  # a second clock wrote the first row at the same moment
 
 
 def _sessions(app):
@@ -46,22 +64,36 @@ def escalate(app, now: datetime) -> None:
                          .order_by(Conversation.escalate_at).limit(BATCH)).all()
     loaded = app.extensions["hotline.rotation"].current()
     for conv_id, seen in due:
-        out = []
-        with _sessions(app)() as db, db.begin():
-            # The claim: only the clock whose UPDATE changes the row acts on it. An
-            # acceptance in between cleared escalate_at, so a late timer does nothing.
-            claimed = db.execute(
-                update(Conversation)
-                .where(Conversation.id == conv_id, Conversation.escalate_at == seen,
-                       Conversation.owner.is_(None))
-                .values(escalate_at=None)
-                .execution_options(synchronize_session=False)).rowcount == 1
-            if not claimed:
-                continue
-            conv = db.get(Conversation, conv_id, populate_existing=True)
-            tx.advance(app, loaded, conv, tx.texter_of(app, conv), now, out,
-                       next_attempt=conv.attempt + 1)
-        tx.deliver(app, out, now)
+        # One conversation's failure must not stop everyone else's escalation.
+        try:
+            _escalate_one(app, loaded, conv_id, seen, now)
+        except InvalidToken:
+            log.error("a waiting text's number cannot be decrypted (was HOTLINE_SECRET_KEY "
+                      "changed?); its escalation stops, the others go on")
+            with _sessions(app)() as db, db.begin():
+                db.execute(update(Conversation).where(Conversation.id == conv_id)
+                           .values(escalate_at=None))
+        except Exception:  # noqa: BLE001 - retried at the next poll
+            log.exception("escalating a text failed; trying again at the next poll")
+
+
+def _escalate_one(app, loaded, conv_id: int, seen: datetime, now: datetime) -> None:
+    out = []
+    with _sessions(app)() as db, db.begin():
+        # The claim: only the clock whose UPDATE changes the row acts on it. An
+        # acceptance in between cleared escalate_at, so a late timer does nothing.
+        claimed = db.execute(
+            update(Conversation)
+            .where(Conversation.id == conv_id, Conversation.escalate_at == seen,
+                   Conversation.owner.is_(None))
+            .values(escalate_at=None)
+            .execution_options(synchronize_session=False)).rowcount == 1
+        if not claimed:
+            return
+        conv = db.get(Conversation, conv_id, populate_existing=True)
+        tx.advance(app, loaded, conv, tx.texter_of(app, conv), now, out,
+                   next_attempt=conv.attempt + 1)
+    tx.deliver(app, out, now)
 
 
 def retry_outbox(app, now: datetime) -> None:
@@ -100,7 +132,7 @@ def retry_outbox(app, now: datetime) -> None:
                 tx.report_opt_outs(app, [text], now)
             continue
         _forget(app, row_id)
-        record_notice(app, sid, text)
+        record_sent(app, sid, text, now)
 
 
 def _forget(app, row_id: int) -> None:
@@ -131,7 +163,12 @@ def close_idle(app, now: datetime) -> None:
                 tx.tell(loaded.config, [conv.owner], f"#{conv.code} was closed after {hours} h "
                         "without messages.", conv, out)
             db.expunge(conv)
-            tx.close(app, db, loaded, conv, out, loaded.config.sms.idle_closed, delete_row=False)
+            try:
+                tx.texter_of(app, conv)
+                note = loaded.config.sms.idle_closed
+            except InvalidToken:  # unreadable number (key changed): close it all the same
+                note = None
+            tx.close(app, db, loaded, conv, out, note, delete_row=False)
         tx.deliver(app, out, now)
 
 
@@ -146,8 +183,24 @@ def main_loop(app, every: float = 1.0) -> None:
     # coalesce + max_instances=1: a slow poll is never run twice at once or caught up in bulk.
     scheduler.add_job(lambda: _poll(app, clock), "interval", seconds=every, coalesce=True,
                       max_instances=1, id="hotline-run-due")
+    # Housekeeping apart from the poll, so a slow Twilio API never delays an escalation.
+    scheduler.add_job(lambda: _housekeeping(app, clock, delete_at_provider), "interval",
+                      minutes=1, coalesce=True, max_instances=1, id="hotline-provider-delete")
+    scheduler.add_job(lambda: _housekeeping(app, clock, voicemail.deliver), "interval",
+                      minutes=1, coalesce=True, max_instances=1, id="hotline-voicemail")
+    scheduler.add_job(lambda: _housekeeping(app, clock, purge), "interval", hours=1,
+                      coalesce=True, max_instances=1, id="hotline-retention",
+                      next_run_time=datetime.now(timezone.utc))
     log.info("clock started: polling every %s s", every)
     scheduler.start()
+
+
+def _housekeeping(app, clock, job) -> None:
+    try:
+        with app.app_context():
+            job(app, clock())
+    except Exception:  # noqa: BLE001 - retried at its next run
+        log.exception("clock housekeeping failed")
 
 
 def _poll(app, clock) -> None:

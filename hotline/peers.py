@@ -17,7 +17,9 @@ from sqlalchemy import select, update
 from . import texting as tx
 from .model import CLINICAL_DIRECTOR, Person
 from .sender import Bridge, Text
-from .store import Conversation, Reveal
+from . import audit
+from .store import Conversation
+from .workload import count_handled
 
 COMMAND = re.compile(r"\s*(yes|y|pass|done|call|help|reveal)\s*(?:#\s*(\d+))?\s*[.!]?\s*", re.I)
 PREFIXED = re.compile(r"\s*#\s*(\d+)\s*[:,-]?\s*(.*)", re.S)
@@ -112,6 +114,7 @@ def take(db, loaded, person, code, body, now, out, replies) -> bool:
         replies.append(f"#{conv.code} was already taken. Thank you.")
         return True
     db.refresh(conv)
+    count_handled(db, person.id, now, config.program.timezone)
     c = conv.code
     replies.append(f"You have #{c}. Text here to write to them; DONE #{c} closes it, "
                    f"PASS #{c} hands it on.")
@@ -178,7 +181,8 @@ def reveal(db, loaded, person, code, body, now, out, replies) -> bool:
     if conv is None:
         replies.append(f"#{code} is not open.")
         return True
-    db.add(Reveal(at=now, urgent=conv.urgent))
+    audit.record(db, now, audit.REVEAL, CLINICAL_DIRECTOR,
+                 "urgent conversation" if conv.urgent else "")
     replies.append(f"#{code} texter's number: {tx.texter_of(current_app, conv)} "
                    "(this reveal is counted).")
     return True

@@ -55,6 +55,7 @@ class RotationSource:
         self._stamp: tuple[int, int] | None = None
         self._next_check = 0.0
         self._lock = threading.Lock()
+        self._listeners: list = []
         self.refresh(force=True)
         if self._loaded is None and self.last_good and self.last_good.exists():
             self._load_last_good()
@@ -66,6 +67,10 @@ class RotationSource:
         if self._loaded is None:
             raise NoRotation(f"no valid rotation: {'; '.join(self.status.problems)}")
         return self._loaded
+
+    def on_reload(self, listener) -> None:
+        """Call `listener(loaded)` after every new rotation takes effect (not the first)."""
+        self._listeners.append(listener)
 
     @property
     def last_loaded(self) -> Loaded | None:
@@ -99,7 +104,12 @@ class RotationSource:
             self.status.problems = []
             self._save_last_good()
             log.info("rotation loaded from %s", self.path)
-            return True
+        for listener in self._listeners:
+            try:
+                listener(self._loaded)
+            except Exception:  # noqa: BLE001 - an audit failure must not stop a reload
+                log.exception("a rotation reload listener failed")
+        return True
 
     def _save_last_good(self) -> None:
         if not self.last_good:

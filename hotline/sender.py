@@ -120,9 +120,11 @@ def send_all(app, program: str, texts: list[Text], now: datetime) -> list[Text]:
     for text in sorted(texts, key=lambda t: (not isinstance(t, Bridge), not t.urgent)):
         if isinstance(text, Bridge):
             try:
-                client(app).calls.create(to=text.to, from_=program, url=text.url)
+                placed = client(app).calls.create(to=text.to, from_=program, url=text.url)
             except (TwilioException, requests.RequestException):
                 log.warning("Twilio did not place a CALL bridge; the peer is told to retry")
+                continue
+            record_sent(app, placed.sid, text, now)
             continue
         if queue:  # Twilio is struggling: do not make the webhook wait on every send
             queue.append(text)
@@ -142,7 +144,7 @@ def send_all(app, program: str, texts: list[Text], now: datetime) -> list[Text]:
             else:
                 log.warning("Twilio refused a text (error %s)", exc.code)
             continue
-        record_notice(app, sid, text)
+        record_sent(app, sid, text, now)
     if queue:
         enqueue(app, queue, now)
     if held:
@@ -150,12 +152,17 @@ def send_all(app, program: str, texts: list[Text], now: datetime) -> list[Text]:
     return opted_out
 
 
-def record_notice(app, sid: str, text: Text) -> None:
-    if text.peer_id is None or text.conversation_id is None:
-        return
+def record_sent(app, sid: str, text: Text | Bridge, now: datetime) -> None:
+    """Remember a sent text's SID: to delete Twilio's copy later, and for a peer
+    notice, to learn from its status callback whether it reached them."""
+    from .retention import forget_at_provider
+
     with app.extensions["hotline.sessions"]() as db, db.begin():
-        db.add(Notice(message_sid=sid, conversation_id=text.conversation_id,
-                      peer_id=text.peer_id, attempt=text.attempt or 0, status="queued"))
+        forget_at_provider(app, db, sid, "call" if isinstance(text, Bridge) else "message", now)
+        if isinstance(text, Text) and text.peer_id is not None \
+                and text.conversation_id is not None:
+            db.add(Notice(message_sid=sid, conversation_id=text.conversation_id,
+                          peer_id=text.peer_id, attempt=text.attempt or 0, status="queued"))
 
 
 def enqueue(app, texts: list[Text], now: datetime, throttled: bool = False) -> None:

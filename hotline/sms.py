@@ -19,6 +19,7 @@ from . import texting as tx
 from .crypto import Vault, instance_secret
 from .peers import peer_message
 from .sender import Text, send_all
+from .retention import forget_at_provider
 from .store import Conversation, InboundMessage, Notice
 from .webhooks import e164, last_good, now, rotation, transaction, twilio_webhook
 
@@ -82,6 +83,7 @@ def incoming():
                 # duplicate MessageSid stops here (on PostgreSQL, once the first commits).
                 db.add(InboundMessage(message_sid=sid, received_at=now()))
                 db.flush()
+                forget_at_provider(current_app, db, sid, "message", now())
                 _dispatch(db, sender, body, out, replies)
         except IntegrityError:
             with current_app.extensions["hotline.sessions"]() as db:

@@ -23,6 +23,14 @@ ANSWERED = ("peer", "clinical_director")
 OFFICE_DAYS, OFFICE_START, OFFICE_END = range(0, 5), 8, 17
 
 
+LENGTHS = ((5 * 60, "<5m"), (15 * 60, "5-15m"), (60 * 60, "15-60m"), (4 * 3600, "1-4h"))
+
+
+def length_bucket(seconds: float) -> str:
+    """A conversation's length, coarse enough that it cannot single one out."""
+    return next((label for limit, label in LENGTHS if seconds < limit), ">4h")
+
+
 @dataclass(frozen=True)
 class Cell:
     value: int
@@ -94,7 +102,8 @@ def _figures(events, tz: ZoneInfo, k: int) -> list[tuple[str, str]]:
     waits = [e.seconds_to_human for e in answered if e.seconds_to_human is not None]
 
     def share(part: int, whole: int) -> str:
-        return f"{round(100 * part / whole)}%" if whole >= k else "n/a (too few)"
+        # Half up, as people round (Python's round() would make 62.5% into 62%).
+        return f"{int(100 * part / whole + 0.5)}%" if whole >= k else "n/a (too few)"
 
     def after_hours(e) -> bool:
         local = e.hour.astimezone(tz)

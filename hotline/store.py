@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import (JSON, Boolean, DateTime, Integer, String, create_engine, event)
+from sqlalchemy import (JSON, Boolean, DateTime, Integer, MetaData, String, create_engine,
+                        event)
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -36,7 +37,13 @@ class UTCDateTime(TypeDecorator):
 
 
 class Base(DeclarativeBase):
-    pass
+    # Named constraints, so a later migration can drop or alter them (SQLite batch mode
+    # cannot address an unnamed one).
+    metadata = MetaData(naming_convention={
+        "ix": "ix_%(column_0_label)s", "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s"})
 
 
 class Call(Base):
@@ -71,9 +78,20 @@ class StatEvent(Base):
     step: Mapped[int | None] = mapped_column(Integer)  # escalation step that answered
     seconds_to_human: Mapped[int | None] = mapped_column(Integer)
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    escalations: Mapped[int] = mapped_column(Integer, default=0)  # steps moved on from
+    length: Mapped[str | None] = mapped_column(String(8))  # conversation length bucket
+
+
+def normalise_url(url: str) -> str:
+    """Hosts hand out `postgres://...`; SQLAlchemy wants a dialect and our driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
 
 
 def make_engine(url: str) -> Engine:
+    url = normalise_url(url)
     kwargs: dict = {"future": True, "pool_pre_ping": True}
     if url.startswith("postgresql"):
         # A webhook must answer within Twilio's 15 s even when the database is gone.
@@ -132,7 +150,7 @@ class Conversation(Base):
 
 class InboundMessage(Base):
     """MessageSids already handled, so a re-delivered webhook is processed once.
-    Only the SID and when: no number, no body. Purged by the clock after two days."""
+    Only the SID and when: no number, no body. Purged by the retention job after HOTLINE_RETAIN_HOURS (24 h)."""
 
     __tablename__ = "inbound_messages"
     message_sid: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -170,13 +188,36 @@ class Notice(Base):
     status: Mapped[str] = mapped_column(String(16), default="queued")
 
 
-class Reveal(Base):
-    """One row per REVEAL by the clinical director: counted, never with the number."""
+class AuditEvent(Base):
+    """Sensitive actions, for oversight: what, when and who acted (a role or a peer
+    id), never whose contact: config reloads, REVEAL uses, purges."""
 
-    __tablename__ = "reveals"
+    __tablename__ = "audit_events"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
-    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    action: Mapped[str] = mapped_column(String(32))  # config_reload | reveal | purge
+    actor: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(String(200), default="")
+
+
+class PeerLoad(Base):
+    """Contacts handled per peer per month: workload without any contact's time."""
+
+    __tablename__ = "peer_load"
+    peer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)  # "2026-11", local
+    contacts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ProviderRecord(Base):
+    """A Call, Message or Recording Twilio still keeps, to be deleted there. A SID
+    alone identifies nobody; the row goes once Twilio confirms the deletion."""
+
+    __tablename__ = "provider_records"
+    sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # call | message | recording
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_try_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class SendWindow(Base):
@@ -187,3 +228,23 @@ class SendWindow(Base):
     number: Mapped[str] = mapped_column(String(32), primary_key=True)
     second: Mapped[int] = mapped_column(Integer)  # POSIX second of the window
     count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ClockHeartbeat(Base):
+    """One row (id 1): when the clock process last finished a poll, for /health."""
+
+    __tablename__ = "clock_heartbeat"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_poll_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Voicemail(Base):
+    """A voicemail waiting to be played to the clinical director (only when a
+    coordinator turned voicemail on). The audio stays at Twilio; we keep its SID,
+    and delete it there once played."""
+
+    __tablename__ = "voicemails"
+    recording_sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # calls placed to the director
+    next_try_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

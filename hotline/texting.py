@@ -17,6 +17,7 @@ from sqlalchemy import delete, select
 from .model import CLINICAL_DIRECTOR, Config
 from .routing import Contact, GiveUp, next_ring, step_number
 from .sender import OPTED_OUT, Text, send_all
+from .stats import length_bucket
 from .store import Conversation, Notice, StatEvent
 
 log = logging.getLogger(__name__)
@@ -153,7 +154,11 @@ def stat_event(config: Config, conv: Conversation) -> StatEvent:
     return StatEvent(hour=local.replace(minute=0, second=0, microsecond=0), channel="text",
                      preference=None, outcome=outcome,
                      step=conv.accepted_step if conv.owner else None,
-                     seconds_to_human=seconds, urgent=conv.urgent)
+                     seconds_to_human=seconds, urgent=conv.urgent,
+                     escalations=max(0, len({a for a, _ in conv.tried}) - 1),
+                     # From acceptance to the last message: how long they talked.
+                     length=length_bucket((conv.last_activity_at - conv.accepted_at)
+                                          .total_seconds()) if conv.owner else None)
 
 
 def accepted_step(config: Config, conv: Conversation, person_id: str) -> int:

@@ -9,7 +9,7 @@ hangs up a leg).
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import Blueprint, current_app, request, url_for
 from sqlalchemy import select, update
@@ -17,7 +17,11 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from .model import CLINICAL_DIRECTOR, Config
 from .routing import Contact, GiveUp, first_attempt, next_ring, step_number
+from . import voicemail
+from .retention import forget_at_provider
+from .stats import length_bucket
 from .store import Call, Conversation, StatEvent
+from .workload import count_handled
 from .webhooks import e164, last_good, now, rotation, transaction, twilio_webhook
 
 log = logging.getLogger(__name__)
@@ -37,6 +41,9 @@ def say(twiml, config: Config, text: str) -> None:
 def fallback_twiml(resp: VoiceResponse, config: Config) -> VoiceResponse:
     fb = config.escalation.fallback
     say(resp, config, fb.message)
+    if config.voice.voicemail:  # the forward follows in the recording's action
+        voicemail.offer(resp, config, say)
+        return resp
     if fb.forward:
         resp.dial(fb.forward, caller_id=config.program.number, timeout=60)
     resp.hangup()
@@ -201,6 +208,8 @@ def screen():
                     accepted_at=now(), bridged=True, updated_at=now(),
                     accepted_step=step_number(loaded.config, attempt or 0))
         ).rowcount == 1
+        if won:
+            count_handled(db, person, now(), loaded.config.program.timezone)
     if attempt == -2:  # emergency route: no live row to claim, connect anyway
         return resp
     if not won:
@@ -217,13 +226,15 @@ def status():
     if form.get("CallStatus") not in FINAL_STATUSES:
         return VoiceResponse()
     with transaction() as db:
+        # Every leg and the call itself: once over, Twilio's record of it is deleted too.
+        forget_at_provider(current_app, db, form.get("CallSid"), "call", now())
         if form.get("ParentCallSid"):
             db.execute(update(Call).where(Call.accepted_leg == form.get("CallSid"))
                        .values(bridged=False))
             return VoiceResponse()
         call = db.get(Call, form.get("CallSid", ""), with_for_update=True)
         if call is not None:
-            db.add(_stat_event(rotation().config, call))
+            db.add(_stat_event(rotation().config, call, now()))
             db.delete(call)
     return VoiceResponse()
 
@@ -254,7 +265,7 @@ def bridge():
     return resp
 
 
-def _stat_event(config: Config, call: Call) -> StatEvent:
+def _stat_event(config: Config, call: Call, ended: datetime) -> StatEvent:
     local = call.started_at.astimezone(config.program.timezone)
     hour = local.replace(minute=0, second=0, microsecond=0)
     if call.accepted_by:
@@ -264,7 +275,10 @@ def _stat_event(config: Config, call: Call) -> StatEvent:
         outcome, seconds = ("fallback" if call.fallback else "abandoned"), None
     return StatEvent(hour=hour, channel="voice", preference=call.preference, outcome=outcome,
                      step=call.accepted_step if call.accepted_by else None,
-                     seconds_to_human=seconds, urgent=False)
+                     seconds_to_human=seconds, urgent=False,
+                     escalations=max(0, len({a for a, _ in call.tried}) - 1),
+                     length=length_bucket((ended - call.accepted_at).total_seconds())
+                     if call.accepted_at else None)
 
 
 def _gone(config: Config) -> VoiceResponse:

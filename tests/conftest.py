@@ -87,6 +87,8 @@ def database_url(request, tmp_path):
                     "(set HOTLINE_TEST_POSTGRES_URL to run the PostgreSQL half)")
     engine = create_engine(_PG)
     Base.metadata.drop_all(engine)
+    with engine.begin() as conn:  # an empty database, as a fresh deployment has
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
     engine.dispose()
     yield _PG
 

@@ -12,7 +12,9 @@ def touch_later(path, seconds=5):
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + seconds * 1_000_000_000))
 
 
-def test_health_reports_the_loaded_rotation(app):
+def test_health_reports_the_loaded_rotation(app, clock):
+    from hotline.clock import run_due
+    run_due(app, clock.now)  # "ok" includes a live clock (tests/test_ops_health.py)
     body = app.test_client().get("/health").get_json()
     assert body["status"] == "ok"
     assert body["config"]["valid"] is True

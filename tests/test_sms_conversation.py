@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 
 from sqlalchemy import select
 
-from hotline.store import Conversation, Reveal, StatEvent
+from hotline.store import AuditEvent, Conversation, StatEvent
 from tests.conftest import ALICE, BOB, CAROL, DIRECTOR, OFFICER, PROGRAM, ROTATION
 from tests.sms_fixtures import Phones, phones  # noqa: F401 - fixture
 
@@ -155,8 +155,9 @@ def test_reveal_only_for_the_clinical_director_and_counted(phones, app):
     assert "clinical director only" in phones.text(ALICE, "REVEAL #1")[0]
     assert phones.text(DIRECTOR, "REVEAL #1")[0] == \
         f"#1 texter's number: {OFFICER} (this reveal is counted)."
-    [audit] = rows(app, Reveal)
-    assert not hasattr(audit, "number")
+    [audit] = rows(app, AuditEvent)
+    assert (audit.action, audit.actor) == ("reveal", "clinical_director")
+    assert OFFICER not in audit.detail and "0142" not in audit.detail
 
 
 def test_rotation_file_sms_section_changes_the_words(phones, rotation_file):

@@ -124,3 +124,14 @@ def test_twilio_5xx_is_retried_from_the_outbox_urgent_first(phones, app):
     phones.status(phones.notice_sid(ALICE), "failed", "30005")
     phones.tick(1)
     assert len(phones.inbox(CAROL)) == 1
+
+
+def test_a_conversation_sealed_with_an_old_key_does_not_stop_other_escalations(phones, app):
+    from hotline.crypto import Vault
+
+    phones.text(OFFICER, "first")
+    app.extensions["hotline.vault"] = Vault("a-new-secret-key-after-rotation")
+    phones.text("+12625550143", "second")
+    phones.tick(5 * 60)  # both first steps time out; #1 can no longer be read
+    assert phones.inbox(CAROL)[-1].startswith("Peer line #2: an officer has waited")
+    assert not any("#1" in text for text in phones.inbox(CAROL))

@@ -41,11 +41,19 @@ class FakeRest(HttpClient):
         super().__init__(logger=None, is_async=False)
         self.sent: list[Sent] = []  # every text that left the program number, in order
         self.calls: list[Placed] = []  # every call the router placed
+        self.deleted: list[str] = []  # SIDs of Calls/Messages/Recordings deleted at "Twilio"
+        self.numbers: dict[str, dict] = {}  # the account's phone numbers, by PN sid
+        self.number_updates: list[tuple[str, dict]] = []  # (PN sid, settings posted)
+        self._fail_deletes = 0
         self.requests: list[tuple[str, str]] = []  # (method, url)
         self.opted_out: set[str] = set()
         self._fail = 0
         self._sids = itertools.count(1)
         self._lock = threading.Lock()
+
+    def fail_deletes(self, n: int = 1) -> None:
+        """The next `n` DELETE requests get a 500 (sends are unaffected)."""
+        self._fail_deletes = n
 
     def fail_next(self, n: int = 1) -> None:
         """The next `n` requests get a 500, as during a Twilio incident."""
@@ -55,6 +63,10 @@ class FakeRest(HttpClient):
                 timeout=None, allow_redirects=False) -> Response:
         with self._lock:
             self.requests.append((method.upper(), uri))
+            if method.upper() == "DELETE":
+                return self._delete(uri)
+            if "/IncomingPhoneNumbers" in uri:  # hotline doctor / twilio configure
+                return self._numbers(method.upper(), uri, params or {}, data or {})
             if method.upper() == "POST" and uri.endswith("/Calls.json") and not self._fail:
                 sid = f"CA{next(self._sids):032x}"
                 self.calls.append(Placed(data["To"], data["From"], data["Url"], sid))
@@ -87,6 +99,50 @@ class FakeRest(HttpClient):
                 "num_segments": str(1 + len(body) // 153), "price": None, "price_unit": "USD",
                 "sid": sid, "status": "queued", "subresource_uris": {},
                 "to": to, "uri": f"/2010-04-01/Accounts/{account}/Messages/{sid}.json"})
+
+    def _delete(self, uri: str) -> Response:
+        if self._fail_deletes:
+            self._fail_deletes -= 1
+            return _json(500, {"code": 20500, "message": "Internal Server Error", "status": 500})
+        sid = uri.rstrip("/").rsplit("/", 1)[-1].removesuffix(".json")
+        if sid in self.deleted:
+            return _json(404, {"code": 20404, "message": "not found", "status": 404})
+        self.deleted.append(sid)
+        return Response(204, "", {})
+
+    # -- the account's phone numbers (IncomingPhoneNumbers) ------------------------------
+
+    def add_number(self, phone_number: str, **settings) -> str:
+        """A number the fake account owns; `settings` in Twilio's snake_case (voice_url=...)."""
+        sid = f"PN{len(self.numbers) + 1:032x}"
+        self.numbers[sid] = {"sid": sid, "phone_number": phone_number,
+                             "friendly_name": phone_number, "voice_method": "POST",
+                             "sms_method": "POST", "status_callback_method": "POST",
+                             "voice_fallback_method": "POST", **settings}
+        return sid
+
+    def _numbers(self, method: str, uri: str, params: dict, data: dict) -> Response:
+        import re
+
+        numbers = self.numbers
+        account = uri.split("/Accounts/")[1].split("/")[0]
+        path = uri.split("?")[0]
+        if method == "GET" and path.endswith("/IncomingPhoneNumbers.json"):
+            wanted = params.get("PhoneNumber")
+            found = [dict(n, account_sid=account) for n in numbers.values()
+                     if not wanted or n["phone_number"] == wanted]
+            return _json(200, {"incoming_phone_numbers": found, "page": 0, "page_size": 50,
+                               "start": 0, "end": max(0, len(found) - 1),
+                               "first_page_uri": path, "next_page_uri": None,
+                               "previous_page_uri": None, "uri": path})
+        sid = path.rsplit("/", 1)[-1].removesuffix(".json")
+        if method == "POST" and sid in numbers:
+            # VoiceUrl -> voice_url, StatusCallbackMethod -> status_callback_method
+            update = {re.sub(r"(?<!^)([A-Z])", r"_\1", k).lower(): v for k, v in data.items()}
+            numbers[sid].update(update)
+            self.number_updates.append((sid, update))
+            return _json(200, dict(numbers[sid], account_sid=account))
+        return _json(404, {"code": 20404, "message": "not in the fake", "status": 404})
 
     def inbox(self, number: str) -> list[str]:
         return [s.body for s in self.sent if s.to == number]

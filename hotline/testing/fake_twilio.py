@@ -104,6 +104,7 @@ class CallRecord:
     rings: list[Ring] = field(default_factory=list)
     whispers: dict[str, list[str]] = field(default_factory=dict)  # number -> what they heard
     connected_to: str | None = None
+    recordings: list[str] = field(default_factory=list)  # RecordingSids of messages left
     hung_up_at: float | None = None
     duration: float = 0
 
@@ -157,11 +158,13 @@ class FakeTwilio:
         return url, root
 
     # -- a phone call --------------------------------------------------------------
-    def call(self, caller: str, press: str = "", hang_up_after: float | None = None) -> CallRecord:
+    def call(self, caller: str, press: str = "", hang_up_after: float | None = None,
+             message: float = 0) -> CallRecord:
         """An inbound call from `caller` to the program number, played to its end.
 
         `press`: keys the caller presses at menus, in order. `hang_up_after`:
-        seconds after which the caller gives up."""
+        seconds after which the caller gives up. `message`: seconds of speech
+        the caller leaves if offered a <Record> (0: says nothing)."""
         rec = CallRecord(self.sid("CA"), caller)
         start = self.clock.now
         keys = list(press)
@@ -198,6 +201,8 @@ class FakeTwilio:
                     jumped = (verb.text.strip(), params)
                 elif verb.tag in ("Hangup", "Reject"):
                     break
+                elif verb.tag == "Record":
+                    jumped = self._record(rec, url, verb, params, message)
                 elif verb.tag == "Dial":
                     jumped = self._dial(rec, url, verb, params, start, hang_up_after)
                     if jumped is None and rec.hung_up_at is not None:
@@ -307,6 +312,24 @@ class FakeTwilio:
             self._twiml(urljoin(url, action), dial_params)  # Twilio asks, then ignores the answer
             return None
         return action, dial_params
+
+    def _record(self, rec: CallRecord, url: str, verb: ET.Element, params: dict, message: float):
+        """The caller speaks for `message` seconds (capped by maxLength), then the
+        recording's status callback and the action, as Twilio sends them."""
+        seconds = int(min(message, int(verb.get("maxLength", 3600))))
+        self.clock.advance(seconds + int(verb.get("timeout", 5)))
+        sid = self.sid("RE")
+        rec.recordings.append(sid)
+        details = {"RecordingSid": sid, "RecordingDuration": str(seconds),
+                   "RecordingUrl": f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT_SID}"
+                                   f"/Recordings/{sid}"}
+        callback = verb.get("recordingStatusCallback")
+        if callback:
+            self.post(urljoin(url, callback), {"AccountSid": ACCOUNT_SID,
+                                               "CallSid": rec.sid, "RecordingStatus": "completed",
+                                               **details})
+        action = verb.get("action")
+        return (action, {**params, **details}) if action else None
 
     def _whisper(self, rec, url, node, phone, leg_sid, params, caller_id, t0) -> bool:
         """Run the <Number url> on the peer's leg. True when it ends without a hang-up."""
