@@ -1,0 +1,164 @@
+"""Benchmark: signed /voice/incoming and /sms/incoming under load, against a bare endpoint.
+
+    .venv/bin/python bench/webhooks.py [--seconds 12] [--write]
+
+Both servers are gunicorn with the Procfile's settings (3 sync workers) on loopback,
+the router on a private schema of the PostgreSQL at 127.0.0.1:5432, sending through a
+fake Twilio REST (HOTLINE_SEND_RATE=0: the rate limit is bench/burst.py's subject).
+The baseline is bench/bare_app.py: fixed TwiML, no signature, no database. Closed loop
+measures the most each can do; open loop sends at a fixed rate and counts latency from
+each request's scheduled time, so a stall is charged to every request it delayed.
+Only ratios travel between machines; targets are reported PASS or MISS, never enforced.
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import tempfile
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+import common as c
+
+HEADING = "## Webhook load (bench/webhooks.py)"
+CONCURRENCY = 6  # closed loop: two clients per worker keeps every worker busy
+ids = itertools.count(1)  # CallSids, MessageSids and texters are never reused in a run
+
+
+def voice_reqs(base: str, n: int) -> list:
+    # A caller's number is only read (never stored), so a few suffice.
+    return [c.signed(base, "/voice/incoming", c.voice_form(i, c.TEXTERS[i % 89]))
+            for i in itertools.islice(ids, n)]
+
+
+def sms_reqs(base: str, n: int) -> list:
+    # Every text from a new number, so every request opens a conversation.
+    return [c.signed(base, "/sms/incoming", c.sms_form(i, c.TEXTERS[i], "rough night, can someone talk?"))
+            for i in itertools.islice(ids, n)]
+
+
+def ok(kind: str, status, body: str) -> bool:
+    """A 200 that does what the caller needs: a Dial to a peer, or an auto-reply."""
+    if status != 200:
+        return False
+    return "<Dial" in body if kind == "voice" else "<Message>" in body
+
+
+def clear(db_url: str) -> None:
+    """Each phase starts from no open contacts, so one phase's rows do not slow the next
+    (opening a text conversation reads every open conversation's code)."""
+    engine = create_engine(db_url)
+    with engine.begin() as conn:
+        for table in ("calls", "conversations", "notices", "inbound_messages", "outbox"):
+            conn.execute(text(f"DELETE FROM {table}"))
+    engine.dispose()
+
+
+def summarize(results, start: float) -> dict:
+    good = [r for r in results if ok(r[4], r[2], r[3])]
+    lat = [(r[1] - r[0]) * 1000 for r in results]
+    span = max((r[1] for r in results), default=start) - start
+    return {"n": len(results), "good": len(good), "rps": len(good) / span if span else 0,
+            "p50": c.percentile(lat, 50), "p99": c.percentile(lat, 99),
+            "errors": sorted({str(r[2]) for r in results if r[2] != 200})}
+
+
+def run(base: str, kind: str, mode: str, rate: float, seconds: float) -> dict:
+    make = voice_reqs if kind == "voice" else sms_reqs
+    if mode == "closed":
+        results, span = c.closed_loop(base, make(base, int(seconds * 800)), CONCURRENCY, seconds)
+        results = [r + (kind,) for r in results]
+        good = sum(ok(kind, r[2], r[3]) for r in results)
+        lat = [(r[1] - r[0]) * 1000 for r in results]
+        return {"n": len(results), "good": good, "rps": good / span, "p50": c.percentile(lat, 50),
+                "p99": c.percentile(lat, 99), "errors": sorted({str(r[2]) for r in results if r[2] != 200})}
+    start, results = c.open_loop(base, make(base, int(rate * seconds)), rate)
+    return summarize([r + (kind,) for r in results], start)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=12, help="per open-loop rate")
+    ap.add_argument("--closed-seconds", type=float, default=10)
+    ap.add_argument("--rates", default="50,100,200")
+    ap.add_argument("--write", action="store_true")
+    args = ap.parse_args()
+    rates = [float(r) for r in args.rates.split(",")]
+    tmp = Path(tempfile.mkdtemp(prefix="hotline-bench-"))
+    res: dict = {}
+    with c.fake_rest(tmp / "rest.log") as (rest_port, _rest), c.pg_schema() as db:
+        env = c.app_env(tmp, db, rest_port, send_rate=0)
+        c.prepare_db(db, env)
+        with c.gunicorn("bare_app:app", env, tmp / "bare.log") as bare, \
+                c.gunicorn("hotline.app:create_app()", env, tmp / "router.log") as router:
+            targets = [("bare", bare, "voice"), ("voice", router, "voice"), ("sms", router, "sms")]
+            for name, base, kind in targets:  # warm-up: imports, connection pools
+                run(base, kind, "open", 20, 1)
+            # Both servers are up throughout; alternating rounds keep a noisy neighbour
+            # from favouring one side. Best of two rounds for the closed loop.
+            for _ in range(2):
+                for name, base, kind in targets:
+                    clear(db)
+                    r = run(base, kind, "closed", 0, args.closed_seconds)
+                    if r["rps"] > res.get((name, "max"), {"rps": -1})["rps"]:
+                        res[(name, "max")] = r
+            for rate in rates:
+                for name, base, kind in targets:
+                    clear(db)
+                    res[(name, rate)] = run(base, kind, "open", rate, args.seconds)
+    report(res, rates, args)
+
+
+def report(res: dict, rates: list[float], args) -> None:
+    b = res[("bare", "max")]["rps"]
+    rows = []
+    for name in ("bare", "voice", "sms"):
+        m = res[(name, "max")]
+        rows.append([name, "closed loop, 6 clients", f"{m['rps']:,.0f}/s", f"{m['rps'] / b:.0%}",
+                     f"{m['p50']:.1f}", f"{m['p99']:.1f}", "", f"{m['n'] - m['good']}",
+                     " ".join(m["errors"])])
+        for rate in rates:
+            r, base = res[(name, rate)], res[("bare", rate)]
+            rows.append([name, f"open loop {rate:.0f}/s", f"{r['rps']:,.0f}/s", "",
+                         f"{r['p50']:.1f}", f"{r['p99']:.1f}",
+                         f"{r['p50'] / base['p50']:.1f}x / {r['p99'] / base['p99']:.1f}x",
+                         f"{r['n'] - r['good']}", " ".join(r["errors"])])
+    lines = c.table(["endpoint", "load", "throughput", "of bare max", "p50 ms", "p99 ms",
+                     "p50 / p99 vs bare", "not OK", "errors"], rows)
+    checks = []
+    for name in ("voice", "sms"):
+        share = res[(name, "max")]["rps"] / b
+        checks.append([f"{name}: max throughput >= 60% of bare", f"{share:.0%}", c.verdict(share >= 0.6)])
+        if 100.0 in rates:
+            p99 = res[(name, 100.0)]["p99"]
+            checks.append([f"{name}: p99 < 50 ms at 100 req/s", f"{p99:.1f} ms", c.verdict(p99 < 50)])
+        lost = sum(res[(name, k)]["n"] - res[(name, k)]["good"] for k in ["max", *rates])
+        checks.append([f"{name}: every answer OK (Dial / auto-reply)", f"{lost} not OK", c.verdict(lost == 0)])
+    lines += [""] + c.table(["target", "measured", "result"], checks)
+    print("\n".join(lines))
+    if args.write:
+        intro = [c.machine(), "",
+                 f"Reproduce: `.venv/bin/python bench/webhooks.py --seconds {args.seconds:g} "
+                 f"--closed-seconds {args.closed_seconds:g} --rates {args.rates} --write` "
+                 "(part of `make bench`).", "",
+                 "gunicorn 23 started from the Procfile's web line (3 sync workers, access log on) for both the router and "
+                 "`bench/bare_app.py` (fixed TwiML, no signature check, no database), both up "
+                 "throughout and measured in alternating rounds. Router: PostgreSQL 15 schema of "
+                 "its own on loopback, fake Twilio REST on loopback answering in about a "
+                 "millisecond, `HOTLINE_SEND_RATE=0`. Every voice request has a new CallSid "
+                 "(creates a Call row); every text comes from a new fictional number "
+                 "(opens a conversation and sends one notice to the on-call peer through the "
+                 "REST API inside the request). Open and live rows are deleted between phases. "
+                 "Latency is from each request's scheduled send time (open loop) to the end of "
+                 "its response; gunicorn's sync workers close the connection after each "
+                 "request, so every request includes a TCP connect. \"not OK\" counts answers "
+                 "that were not 200 with a `<Dial>` (voice) or a `<Message>` auto-reply (sms).", ""]
+        caveat = ["", "A real Twilio API call takes tens to hundreds of milliseconds over the "
+                  "internet, not the fake's ~1 ms; every new text waits for one inside its "
+                  "webhook, so production /sms/incoming latency is higher by that much."]
+        print("wrote", c.write_section(HEADING, intro + lines + caveat))
+
+
+if __name__ == "__main__":
+    main()
