@@ -8,6 +8,7 @@ else go through the REST API after the transaction commits.
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from flask import Blueprint, current_app, request
@@ -18,7 +19,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from . import texting as tx
 from .crypto import Vault, instance_secret
 from .peers import peer_message
-from .sender import Text, send_all
+from .sender import Text, send_one, stage
 from .retention import forget_at_provider
 from .store import Conversation, InboundMessage, Notice
 from .webhooks import e164, last_good, now, rotation, transaction, twilio_webhook
@@ -34,6 +35,8 @@ START_WORDS = {"START", "UNSTOP"}
 FINAL = {"undelivered", "failed"}
 STATUS_RANK = {"accepted": 0, "scheduled": 0, "queued": 1, "sending": 2, "sent": 3,
                "delivered": 4, "undelivered": 4, "failed": 4, "read": 5}
+ATTEMPTS = 5
+ALERT_EVERY = timedelta(minutes=5)  # between system-fault alerts to the director, per process
 EMERGENCY = ("We cannot reach a peer right now. Please call or text 988 now. "
              "In an emergency call 911.")
 
@@ -52,16 +55,28 @@ def _emergency() -> MessagingResponse:
     resp = MessagingResponse()
     resp.message(EMERGENCY)
     loaded = last_good()
-    if loaded is not None:
+    if loaded is not None and _alert_due(current_app, now()):
+        # Straight to Twilio: the rate limit, the retry queue and the SID record all
+        # live in the database that may be what is broken.
         try:
-            send_all(current_app, loaded.config.program.number,
-                     [Text(loaded.config.clinical_director.phone,
-                           "Peer line: a text could not be routed (system fault). The texter "
-                           "was told to call 988. Please check the router.", urgent=True)],
-                     now())
+            send_one(current_app, loaded.config.program.number,
+                     Text(loaded.config.clinical_director.phone,
+                          "Peer line: texts could not be routed (system fault). Texters are "
+                          "told to call 988. Please check the router.", urgent=True))
         except Exception:  # noqa: BLE001 - already on the emergency path
             log.exception("could not alert the clinical director")
     return resp
+
+
+def _alert_due(app, t: datetime) -> bool:
+    """One alert per web process per ALERT_EVERY: an outage that turns every text
+    away must wake the director once, not page them for each text. Kept in memory,
+    since the database may be what is broken."""
+    last = app.extensions.get("hotline.fault_alerted_at")
+    if last is not None and t - last < ALERT_EVERY:
+        return False
+    app.extensions["hotline.fault_alerted_at"] = t
+    return True
 
 
 @bp.post("/incoming")
@@ -74,7 +89,7 @@ def incoming():
     resp = MessagingResponse()
     if not sid or sender is None:
         return resp
-    for attempt in range(3):
+    for attempt in range(ATTEMPTS):
         out: list[Text] = []
         replies: list[str] = []
         try:
@@ -85,14 +100,17 @@ def incoming():
                 db.flush()
                 forget_at_provider(current_app, db, sid, "message", now())
                 _dispatch(db, sender, body, out, replies)
+                out[:] = stage(current_app, db, out, now())
         except IntegrityError:
             with current_app.extensions["hotline.sessions"]() as db:
                 if db.get(InboundMessage, sid) is not None:
                     log.info("duplicate webhook for a text; already handled")
                     return resp
-            continue  # a conversation code or number clash with a concurrent text: retry
+            if attempt == ATTEMPTS - 1:
+                raise  # the emergency route answers: never a silent empty reply
+            continue  # the same new number texting twice at once: the retry finds it open
         except OperationalError:
-            if attempt == 2:
+            if attempt == ATTEMPTS - 1:
                 raise
             continue  # SQLite busy: try again
         break

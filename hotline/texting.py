@@ -12,7 +12,7 @@ import logging
 import re
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 
 from .model import CLINICAL_DIRECTOR, Config
 from .routing import Contact, GiveUp, next_ring, step_number
@@ -56,7 +56,16 @@ def notified(conv: Conversation, current_only: bool = False) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
+# Any constant will do; it names "allocating a conversation code" among advisory locks.
+CODE_LOCK = 0x686F746C
+
+
 def next_code(db) -> int:
+    """The smallest free code, so peers type short ones. Two web workers opening
+    conversations at once would pick the same code; on PostgreSQL a transaction-scoped
+    advisory lock makes them take turns (SQLite already serialises writers)."""
+    if db.get_bind().dialect.name == "postgresql":
+        db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CODE_LOCK})
     used = set(db.scalars(select(Conversation.code)))
     code = 1
     while code in used:

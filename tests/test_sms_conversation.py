@@ -68,6 +68,25 @@ def test_two_peers_race_to_yes_exactly_one_wins(phones, app, rotation_file):
                                        .config.sms.joined) == 1
 
 
+def test_officers_texting_at_the_same_instant_each_get_a_peer_and_their_own_code(phones, app):
+    officers = [f"+1262555{n:04d}" for n in range(150, 170)]
+    sids = {number: phones.carrier.sid("SM") for number in officers}
+    replies, barrier = {}, threading.Barrier(len(officers))
+
+    def text(number):
+        barrier.wait()
+        replies[number] = phones.text(number, "need to talk", sid=sids[number])
+
+    threads = [threading.Thread(target=text, args=(n,)) for n in officers]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    welcome = app.extensions["hotline.rotation"].current().config.sms.welcome
+    assert all(replies[n] == [welcome] for n in officers), replies
+    codes = sorted(c.code for c in rows(app, Conversation))
+    assert codes == list(range(1, len(officers) + 1))
+    assert sorted(int(b.split("#")[1].split(":")[0]) for b in phones.inbox(ALICE)) == codes
+
+
 def test_pass_hands_the_texter_to_the_next_step(phones):
     phones.text(OFFICER, "hello")
     [reply] = phones.text(ALICE, "PASS")
