@@ -16,7 +16,7 @@ from sqlalchemy import delete, select, update
 
 from . import texting as tx
 from .sender import (MAX_ATTEMPTS, OPTED_OUT, Refused, TemporaryFailure, as_text, backoff,
-                     record_sent, send_one)
+                     record_sent, send_one, stage)
 from .rate import take_slot
 from . import voicemail
 from .retention import delete_at_provider, purge
@@ -93,6 +93,8 @@ def _escalate_one(app, loaded, conv_id: int, seen: datetime, now: datetime) -> N
         conv = db.get(Conversation, conv_id, populate_existing=True)
         tx.advance(app, loaded, conv, tx.texter_of(app, conv), now, out,
                    next_attempt=conv.attempt + 1)
+        # Staged with the claim: a clock killed before sending leaves them to the next one.
+        out = stage(app, db, out, now)
     tx.deliver(app, out, now)
 
 
@@ -169,6 +171,7 @@ def close_idle(app, now: datetime) -> None:
             except InvalidToken:  # unreadable number (key changed): close it all the same
                 note = None
             tx.close(app, db, loaded, conv, out, note, delete_row=False)
+            out = stage(app, db, out, now)
         tx.deliver(app, out, now)
 
 

@@ -1,18 +1,22 @@
 """Outbound texts through Twilio's REST API, with a retry queue.
 
 Sends happen after the database transaction that decided them has committed,
-so a slow Twilio never holds a lock. A 5xx or a timeout puts the text in the
-Outbox (encrypted) for the clock to retry with backoff, urgent texts first;
+so a slow Twilio never holds a lock. That transaction first stages each text in
+the Outbox (encrypted, hidden from the clock for STAGED_LEASE) and the row goes
+once Twilio has the text: a process killed between commit and send loses
+nothing, the clock sends it when the lease runs out. A 5xx or a timeout leaves
+the text in the Outbox for the clock to retry with backoff, urgent texts first;
 after one such failure the rest of the batch goes straight to the Outbox so a
 webhook still answers within Twilio's 15 s. Numbers and bodies are never logged.
 """
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import requests
+from sqlalchemy import delete, update
 from twilio.base.exceptions import TwilioException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
@@ -26,6 +30,9 @@ TWILIO_API = "https://api.twilio.com"
 OPTED_OUT = 21610  # the recipient replied STOP; Twilio will refuse until they send START
 MAX_ATTEMPTS = 12
 SEND_TIMEOUT = 5.0  # seconds; a webhook that sends must still answer within 15 s
+# Longer than any send batch takes (a slow Twilio sends the rest to the retry queue after
+# one timeout), short enough that a crashed process's texts still go out promptly.
+STAGED_LEASE = timedelta(seconds=30)
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,7 @@ class Text:
     peer_id: str | None = None  # set for a peer notice (status callbacks track it)
     attempt: int | None = None
     to_texter: bool = False
+    outbox_id: int | None = None  # its staged Outbox row, deleted once Twilio has it
 
 
 @dataclass(frozen=True)
@@ -111,6 +119,29 @@ class TemporaryFailure(Exception):
     pass
 
 
+def stage(app, db, texts: list, now: datetime) -> list:
+    """Inside the deciding transaction: write each text to the Outbox, leased to this
+    process for STAGED_LEASE, and return the texts tagged with their rows. Calls
+    (Bridge) are not staged: a CALL that never rang is retried by the peer."""
+    vault = app.extensions["hotline.vault"]
+    staged, rows = [], []
+    for t in texts:
+        if isinstance(t, Text) and t.outbox_id is None:
+            row = Outbox(to_enc=vault.seal(t.to), body_enc=vault.seal(t.body),
+                         priority=1 if t.urgent else 0, attempts=0,
+                         next_try_at=now + STAGED_LEASE, created_at=now,
+                         conversation_id=t.conversation_id, peer_id=t.peer_id,
+                         attempt=t.attempt, to_texter=t.to_texter)
+            db.add(row)
+            rows.append((len(staged), row))
+        staged.append(t)
+    if rows:
+        db.flush()
+        for i, row in rows:
+            staged[i] = replace(staged[i], outbox_id=row.id)
+    return staged
+
+
 def send_all(app, program: str, texts: list[Text], now: datetime) -> list[Text]:
     """Send a batch, urgent first. Returns the texts refused because the
     recipient opted out (the caller tells the people who need to know)."""
@@ -139,6 +170,7 @@ def send_all(app, program: str, texts: list[Text], now: datetime) -> list[Text]:
             queue.append(text)
             continue
         except Refused as exc:
+            unstage(app, text)
             if exc.code == OPTED_OUT:
                 opted_out.append(text)
             else:
@@ -158,6 +190,8 @@ def record_sent(app, sid: str, text: Text | Bridge, now: datetime) -> None:
     from .retention import forget_at_provider
 
     with app.extensions["hotline.sessions"]() as db, db.begin():
+        if isinstance(text, Text) and text.outbox_id is not None:
+            db.execute(delete(Outbox).where(Outbox.id == text.outbox_id))
         forget_at_provider(app, db, sid, "call" if isinstance(text, Bridge) else "message", now)
         if isinstance(text, Text) and text.peer_id is not None \
                 and text.conversation_id is not None:
@@ -165,14 +199,27 @@ def record_sent(app, sid: str, text: Text | Bridge, now: datetime) -> None:
                           peer_id=text.peer_id, attempt=text.attempt or 0, status="queued"))
 
 
+def unstage(app, text: Text) -> None:
+    if text.outbox_id is not None:
+        with app.extensions["hotline.sessions"]() as db, db.begin():
+            db.execute(delete(Outbox).where(Outbox.id == text.outbox_id))
+
+
 def enqueue(app, texts: list[Text], now: datetime, throttled: bool = False) -> None:
+    """Hand texts to the clock: at once when only the rate held them back, with
+    backoff after Twilio failed. A staged text's row is reused, not copied."""
     vault = app.extensions["hotline.vault"]
     attempts = 0 if throttled else 1
+    due = now if throttled else now + backoff(1)
     with app.extensions["hotline.sessions"]() as db, db.begin():
         for t in texts:
+            if t.outbox_id is not None:
+                db.execute(update(Outbox).where(Outbox.id == t.outbox_id)
+                           .values(attempts=attempts, next_try_at=due))
+                continue
             db.add(Outbox(to_enc=vault.seal(t.to), body_enc=vault.seal(t.body),
                           priority=1 if t.urgent else 0, attempts=attempts,
-                          next_try_at=now if throttled else now + backoff(1), created_at=now,
+                          next_try_at=due, created_at=now,
                           conversation_id=t.conversation_id, peer_id=t.peer_id,
                           attempt=t.attempt, to_texter=t.to_texter))
 

@@ -1,10 +1,12 @@
 """Unanswered texts escalate on the clock process's timers; urgent texts skip the queue."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from hotline.clock import run_due
 from hotline.store import Conversation, Outbox, StatEvent
+from hotline.testing.fake_rest import ProcessKilled
 from tests.conftest import ALICE, CAROL, DIRECTOR, OFFICER
 from tests.sms_fixtures import phones  # noqa: F401 - fixture
 
@@ -61,6 +63,34 @@ def test_restart_mid_escalation_fires_the_timer_once(phones, app):
     phones.text(CAROL, "yes")  # the new process still decrypts the number
     assert "peer is here now" in phones.last(OFFICER)
     new.extensions["hotline.engine"].dispose()
+
+
+def test_a_clock_killed_between_claim_and_send_leaves_the_notice_to_the_next_clock(phones, app):
+    phones.text(OFFICER, "hello?")
+    phones.clock.advance(300)
+    phones.rest.crash_next()  # kill -9 while the step-2 notice is on its way to Twilio
+    with pytest.raises(ProcessKilled):
+        run_due(app, phones.clock.now)
+    new = phones.restart()
+    phones.tick(10)
+    assert phones.inbox(CAROL) == []  # the dead clock's lease on the notice still holds
+    phones.tick(25)
+    assert len(phones.inbox(CAROL)) == 1 and "YES to take #1" in phones.last(CAROL)
+    phones.tick(60)
+    assert len(phones.inbox(CAROL)) == 1  # sent once, not again
+    assert rows(new, Outbox) == []
+    new.extensions["hotline.engine"].dispose()
+
+
+def test_a_web_worker_killed_after_deciding_still_gets_the_notice_out(phones, app):
+    phones.rest.crash_next()  # the worker dies sending the first notice
+    with pytest.raises(ProcessKilled):
+        phones.text(OFFICER, "anyone there?")
+    assert phones.inbox(ALICE) == []
+    phones.tick(31)
+    assert phones.inbox(ALICE) == ["Peer line #1: anyone there? - reply YES to take #1"]
+    phones.text(ALICE, "yes")
+    assert "peer is here now" in phones.last(OFFICER)
 
 
 def test_urgent_phrase_alerts_director_at_once_and_texter_gets_988(phones, app):

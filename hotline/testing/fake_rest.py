@@ -17,6 +17,11 @@ from twilio.http import HttpClient
 from twilio.http.response import Response
 
 
+class ProcessKilled(BaseException):
+    """Raised into the router where a send was in flight: the process died there.
+    A BaseException, so no `except Exception` in the router can swallow it."""
+
+
 @dataclass
 class Placed:
     """An outbound call the router asked Twilio to place."""
@@ -48,6 +53,7 @@ class FakeRest(HttpClient):
         self.requests: list[tuple[str, str]] = []  # (method, url)
         self.opted_out: set[str] = set()
         self._fail = 0
+        self._crash = 0
         self._sids = itertools.count(1)
         self._lock = threading.Lock()
 
@@ -58,6 +64,11 @@ class FakeRest(HttpClient):
     def fail_next(self, n: int = 1) -> None:
         """The next `n` requests get a 500, as during a Twilio incident."""
         self._fail = n
+
+    def crash_next(self, n: int = 1) -> None:
+        """The next `n` sends never reach Twilio: the sending process is killed (-9)
+        while the request is in flight."""
+        self._crash = n
 
     def request(self, method, uri, params=None, data=None, headers=None, auth=None,
                 timeout=None, allow_redirects=False) -> Response:
@@ -76,6 +87,9 @@ class FakeRest(HttpClient):
             if not (method.upper() == "POST" and uri.split("?")[0].endswith(("/Messages.json",
                                                                              "/Calls.json"))):
                 return _json(404, {"code": 20404, "message": "not in the fake", "status": 404})
+            if self._crash:
+                self._crash -= 1
+                raise ProcessKilled("killed while sending")
             if self._fail:
                 self._fail -= 1
                 return _json(500, {"code": 20500, "message": "Internal Server Error",
