@@ -119,6 +119,23 @@ def test_with_the_database_down_a_director_who_passes_is_not_connected(app_witho
     assert call.rung() == [DIRECTOR, "988"]
 
 
+def test_with_the_database_down_a_texter_is_sent_to_988_and_the_director_alerted_once(
+        app_without_database, clock):
+    from hotline.sms import ALERT_EVERY
+    from tests.sms_fixtures import Phones
+
+    phones = Phones(app_without_database, clock)
+    first = phones.text(OFFICER, "is anyone there")
+    assert "988" in first[0] and "911" in first[0]
+    assert phones.text("+12625550143", "hello?") == first  # every texter, not just the first
+    assert len(phones.inbox(DIRECTOR)) == 1  # woken once, not paged per text
+    assert "could not be routed" in phones.last(DIRECTOR)
+    assert phones.inbox(ALICE) == []  # nobody is promised a peer the router cannot track
+    clock.advance(ALERT_EVERY.total_seconds())
+    phones.text("+12625550144", "still down?")
+    assert len(phones.inbox(DIRECTOR)) == 2  # still down five minutes later: a reminder
+
+
 # Behind a TLS-terminating proxy the app sees http://internal, but Twilio signed https://public.
 PUBLIC = "https://line.example.org"
 
