@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from flask import Blueprint, current_app, request, url_for
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from twilio.twiml.voice_response import VoiceResponse
 
 from .model import CLINICAL_DIRECTOR, Config
@@ -106,19 +107,33 @@ def incoming():
     config = loaded.config
     sid = request.form["CallSid"]
     t = now()
+    try:
+        return _answer(loaded, sid, t)
+    except IntegrityError:
+        # Twilio's retry of this webhook reached another worker at the same moment and
+        # created the row first: carry on with it rather than take the emergency route.
+        return _answer(loaded, sid, t)
+
+
+def _answer(loaded, sid: str, t: datetime) -> VoiceResponse:
+    config = loaded.config
     resp = VoiceResponse()
     with transaction() as db:
-        call = db.get(Call, sid)
-        if call is None:  # a retried webhook finds its row and carries on
+        call = db.get(Call, sid, with_for_update=True)
+        retried = call is not None and bool(call.ringing) and not call.accepted_by
+        if call is None:
             call = Call(call_sid=sid, started_at=t, updated_at=t, attempt=0, tried=[],
                         ringing=[], fallback=False, bridged=False)
             db.add(call)
+            db.flush()
         say(resp, config, config.voice.greeting)
         if config.voice.menu:
             gather = resp.gather(num_digits=1, timeout=4, action_on_empty_result=True,
                                  action=url_for("voice.menu"), method="POST")
             say(gather, config, config.voice.menu_prompt)
             return resp
+        if retried:  # Twilio never got our first answer, so nobody rang: ring them now
+            return _redial(resp, loaded, call, first=True)
         return _route(resp, db, loaded, call, first=True)
 
 
@@ -144,8 +159,9 @@ def dial_done():
     """<Dial action>: the step is over. Accepted means the conversation happened."""
     loaded = rotation()
     attempt = request.args.get("attempt", type=int)
-    caller_left = (request.form.get("CallStatus") in FINAL_STATUSES
-                   or request.form.get("DialCallStatus") == "canceled")
+    # Only the caller's own CallStatus says they hung up: DialCallStatus after a whisper
+    # hangs up a leg differs between sources, and "canceled" there must not end the call.
+    caller_left = request.form.get("CallStatus") in FINAL_STATUSES
     with transaction() as db:
         call = db.get(Call, request.form["CallSid"], with_for_update=True)
         if call is None or call.accepted_by or caller_left:
@@ -316,7 +332,7 @@ def _route(resp: VoiceResponse, db, loaded, call: Call, first: bool) -> VoiceRes
     return _dial(resp, config, call, decision.ring, first)
 
 
-def _redial(resp: VoiceResponse, loaded, call: Call) -> VoiceResponse:
+def _redial(resp: VoiceResponse, loaded, call: Call, first: bool = False) -> VoiceResponse:
     """Twilio retried a callback whose answer it never got: ring the same people again."""
     config = loaded.config
     step = config.escalation.steps[max(call.attempt, 0) % len(config.escalation.steps)]
@@ -324,7 +340,7 @@ def _redial(resp: VoiceResponse, loaded, call: Call) -> VoiceResponse:
     if remaining.total_seconds() < 8 or not call.ringing:
         call.fallback = True
         return fallback_twiml(resp, config)
-    return _dial(resp, config, call, min(step.ring, remaining), first=False)
+    return _dial(resp, config, call, min(step.ring, remaining), first=first)
 
 
 def _dial(resp: VoiceResponse, config: Config, call: Call, ring: timedelta,

@@ -7,6 +7,7 @@ anonymous statistics kept.
 from __future__ import annotations
 
 import os
+import threading
 import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
@@ -437,3 +438,35 @@ def test_after_a_call_nothing_holds_the_callers_number(twilio, app, caplog):
             assert number not in body, f"the app sent the caller's number back: {body[:300]}"
     for number in forms_of_the_number:
         assert number not in caplog.text, "the caller's number reached the logs"
+
+
+# -- webhooks Twilio sends twice, or words it differently ----------------------------------------
+
+def test_a_dial_reported_canceled_while_the_caller_is_still_on_the_line_rings_the_next_step(
+        twilio):
+    # After a whisper hangs up a leg, some sources report DialCallStatus=canceled; the caller
+    # is still there (their own CallStatus says so) and must hear the backup ring, not goodbye.
+    sid = "CA" + "d" * 32
+    doc = twiml(twilio.post("/voice/incoming", incoming(OFFICER, sid)))
+    [dial] = doc.iter("Dial")
+    assert [n.text.strip() for n in dial.iter("Number")] == [ALICE]
+    after = twiml(twilio.post(path_and_query(dial.get("action")),
+                              {**incoming(OFFICER, sid), "CallStatus": "in-progress",
+                               "DialCallStatus": "canceled"}))
+    assert [n.text.strip() for n in after.iter("Number")] == [CAROL]
+
+
+def test_the_same_call_arriving_on_two_workers_at_once_rings_the_primary_not_the_emergency_route(
+        twilio, app):
+    sid = "CA" + "b" * 32
+    answers, barrier = [], threading.Barrier(2)
+
+    def deliver():
+        barrier.wait()
+        answers.append(twiml(twilio.post("/voice/incoming", incoming(OFFICER, sid))))
+
+    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert [[n.text.strip() for n in doc.iter("Number")] for doc in answers] == [[ALICE], [ALICE]]
+    assert len(live_calls(app)) == 1
