@@ -11,7 +11,7 @@ import logging
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, current_app, request, url_for
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from twilio.twiml.messaging_response import MessagingResponse
@@ -115,7 +115,9 @@ def incoming():
             continue  # SQLite busy: try again
         break
     for text in replies:
-        resp.message(text)
+        # `action` is <Message>'s status callback: it tells us the reply's SID, so Twilio's
+        # copy (the texter's number, and for REVEAL the number in the text) is deleted too.
+        resp.message(text, action=url_for("sms.status"), method="POST")
     tx.deliver(current_app, out, now())
     return resp
 
@@ -187,6 +189,8 @@ def status():
     if state not in STATUS_RANK:
         return MessagingResponse()
     with transaction() as db:
+        if STATUS_RANK[state] >= STATUS_RANK["sent"]:  # settled enough to ask for deletion
+            forget_at_provider(current_app, db, form.get("MessageSid"), "message", now())
         notice = db.get(Notice, form.get("MessageSid", ""), with_for_update=True)
         # Each (sid, status) once, and only forward: a late "sent" cannot undo "failed".
         if notice is None or STATUS_RANK[state] <= STATUS_RANK.get(notice.status, 0):

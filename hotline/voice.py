@@ -46,9 +46,17 @@ def fallback_twiml(resp: VoiceResponse, config: Config) -> VoiceResponse:
         voicemail.offer(resp, config, say)
         return resp
     if fb.forward:
-        resp.dial(fb.forward, caller_id=config.program.number, timeout=60)
+        dial_out(resp, config, fb.forward, timeout=60)
     resp.hangup()
     return resp
+
+
+def dial_out(resp: VoiceResponse, config: Config, number: str, timeout: int) -> None:
+    """Ring a number outside the rotation (the fallback, a texter) from the program
+    number. The leg's status callback lets its record at Twilio be deleted too."""
+    dial = resp.dial(caller_id=config.program.number, timeout=timeout)
+    dial.number(number, status_callback=url_for("voice.status"), status_callback_method="POST",
+                status_callback_event="completed")
 
 
 def _emergency_incoming() -> VoiceResponse:
@@ -277,7 +285,7 @@ def bridge():
             return resp
         texter = current_app.extensions["hotline.vault"].open(conv.texter_enc)
     say(resp, config, "Connecting.")
-    resp.dial(texter, caller_id=config.program.number, timeout=30)
+    dial_out(resp, config, texter, timeout=30)
     return resp
 
 

@@ -51,14 +51,14 @@ def _hangup() -> VoiceResponse:
 @twilio_webhook(_hangup)
 def recorded():
     """The caller finished (or said nothing): carry on with the rest of the fallback."""
-    from .voice import say
+    from .voice import dial_out, say
     config = rotation().config
     resp = VoiceResponse()
     if int(request.form.get("RecordingDuration") or 0) > 0:
         say(resp, config, "Thank you. Your message will reach our clinical director.")
     forward = config.escalation.fallback.forward
     if forward:
-        resp.dial(forward, caller_id=config.program.number, timeout=60)
+        dial_out(resp, config, forward, timeout=60)
     resp.hangup()
     return resp
 
@@ -82,7 +82,7 @@ def recording():
 @twilio_webhook(_hangup)
 def play():
     """On the director's phone: a key press first, so their own voicemail never gets it."""
-    from .voice import say
+    from .voice import dial_out, say
     config = rotation().config
     sid = request.args.get("rec", "")
     resp = VoiceResponse()

@@ -30,6 +30,7 @@ def text_line(app, rest: FakeRest):
 class Phones:
     def __init__(self, app, clock):
         self.rest = FakeRest()
+        self.reply_sids: list[str] = []  # SIDs Twilio gave our TwiML <Message> replies
         self.clock = clock
         self.use(app)
 
@@ -65,6 +66,13 @@ class Phones:
         replies = [(m.text or "") for m in root.iter("Message")]
         for r in replies:
             self.rest.sent.append(Sent(sender, PROGRAM, r, None))
+        for m in root.iter("Message"):  # Twilio reports each reply's fate to its action URL
+            if m.get("action"):
+                reply_sid = self.carrier.sid("SM")
+                self.reply_sids.append(reply_sid)
+                self.carrier.post(m.get("action"), {"MessageSid": reply_sid,
+                                                    "MessageStatus": "delivered",
+                                                    "AccountSid": ACCOUNT_SID})
         return replies
 
     def status(self, sid: str, status: str, error_code: str | None = None):

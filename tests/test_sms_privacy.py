@@ -8,6 +8,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
+from hotline.retention import delete_at_provider
 from hotline.sender import RebasingHttpClient, Text, send_all
 from tests.conftest import ALICE, OFFICER
 from tests.sms_fixtures import phones  # noqa: F401 - fixture
@@ -74,3 +75,13 @@ def test_twilio_api_base_points_the_real_client_at_a_simulator(app, clock):
     [(path, body)] = _Twilio.seen
     assert path == "/2010-04-01/Accounts/AC" + "0" * 32 + "/Messages.json"
     assert "Body=hello" in body
+
+
+def test_twilio_deletes_its_copy_of_our_replies_too(phones, app):
+    # The welcome and 988 replies go back as TwiML; their records at Twilio hold the
+    # texter's number just as the REST sends do.
+    replies = phones.text(OFFICER, "I have the pills here")
+    assert len(replies) == 2 and len(phones.reply_sids) == 2
+    phones.tick(11 * 60)  # Twilio's records settle, then the clock's housekeeping runs
+    delete_at_provider(app, phones.clock.now)
+    assert set(phones.reply_sids) <= set(phones.rest.deleted)

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
-from hotline.store import Call, StatEvent
+from hotline.store import Call, ProviderRecord, StatEvent
 from hotline.testing.fake_twilio import ACCOUNT_SID, Phone
 from tests.conftest import (ALICE, BOB, CAROL, CHICAGO, DIRECTOR, MONDAY_NIGHT, OFFICER,
                             PROGRAM, ROTATION)
@@ -470,3 +470,11 @@ def test_the_same_call_arriving_on_two_workers_at_once_rings_the_primary_not_the
     [t.join() for t in threads]
     assert [[n.text.strip() for n in doc.iter("Number")] for doc in answers] == [[ALICE], [ALICE]]
     assert len(live_calls(app)) == 1
+
+
+def test_every_leg_including_the_988_forward_is_deleted_at_twilio_afterwards(twilio, app):
+    call = twilio.call(OFFICER)  # nobody answers: alice, carol, the director, then 988
+    assert [r.number for r in call.rings] == [ALICE, CAROL, DIRECTOR, "988"]
+    with app.extensions["hotline.sessions"]() as db:
+        kinds = [r.kind for r in db.scalars(select(ProviderRecord))]
+    assert kinds.count("call") == 1 + len(call.rings)  # the caller's call and each leg
