@@ -114,7 +114,13 @@ def retry_outbox(app, now: datetime) -> None:
                                 .values(next_try_at=now + LEASE)
                                 .execution_options(synchronize_session=False)).rowcount == 1
             row = db.get(Outbox, row_id, populate_existing=True) if leased else None
-            text, attempts = (as_text(vault, row), row.attempts) if row else (None, 0)
+            try:
+                text, attempts = (as_text(vault, row), row.attempts) if row else (None, 0)
+            except InvalidToken:  # sealed under an earlier HOTLINE_SECRET_KEY: undeliverable
+                log.error("dropped a queued text that cannot be decrypted (was "
+                          "HOTLINE_SECRET_KEY changed?)")
+                db.delete(row)
+                continue
         if text is None:
             continue
         try:
