@@ -176,8 +176,9 @@ def twilio():
 @click.option("--dry-run", is_flag=True, help="show what would change, change nothing")
 def twilio_configure(dry_run):
     """Point the program number's Voice URL, status callback and SMS URL at
-    $HOTLINE_PUBLIC_URL (and the Voice fallback at $HOTLINE_VOICE_FALLBACK_URL,
-    when set: a TwiML Bin hosted apart from this app)."""
+    $HOTLINE_PUBLIC_URL (and the Voice and Messaging fallbacks at
+    $HOTLINE_VOICE_FALLBACK_URL and $HOTLINE_SMS_FALLBACK_URL, when set: TwiML
+    Bins hosted apart from this app)."""
     from . import ops
     from .sender import client
 
@@ -198,9 +199,11 @@ def twilio_configure(dry_run):
         mark = "change" if key in changes else "same  "
         click.echo(f"  {mark} {key:<23} {getattr(record, key, None) or '(empty)'}"
                    + (f" -> {value}" if key in changes else ""))
-    if "voice_fallback_url" not in wanted:
-        click.echo("  (voice fallback untouched: set HOTLINE_VOICE_FALLBACK_URL to a TwiML Bin "
-                   f"URL to set it; now {record.voice_fallback_url or 'EMPTY'})")
+    for kind in ("voice", "sms"):
+        if f"{kind}_fallback_url" not in wanted:
+            now = getattr(record, f"{kind}_fallback_url", None) or "EMPTY"
+            click.echo(f"  ({kind} fallback untouched: set HOTLINE_{kind.upper()}_FALLBACK_URL "
+                       f"to a TwiML Bin URL to set it; now {now})")
     if not changes:
         click.echo("nothing to change")
         return

@@ -86,9 +86,13 @@ def wanted_webhooks(app) -> dict[str, str]:
     wanted = {"voice_url": f"{base}/voice/incoming", "voice_method": "POST",
               "status_callback": f"{base}/voice/status", "status_callback_method": "POST",
               "sms_url": f"{base}/sms/incoming", "sms_method": "POST"}
+    # Hosted apart from the app (TwiML Bins): Twilio turns to them when the app is down.
     fallback = os.environ.get("HOTLINE_VOICE_FALLBACK_URL")
     if fallback:
         wanted.update(voice_fallback_url=fallback, voice_fallback_method="POST")
+    sms_fallback = os.environ.get("HOTLINE_SMS_FALLBACK_URL")
+    if sms_fallback:
+        wanted.update(sms_fallback_url=sms_fallback, sms_fallback_method="POST")
     return wanted
 
 
@@ -109,10 +113,10 @@ def compare_webhooks(app, record) -> list[tuple[str, str | None, str | None, boo
     wanted = wanted_webhooks(app)
     rows = []
     for key in ("voice_url", "voice_method", "voice_fallback_url", "status_callback",
-                "sms_url", "sms_method"):
+                "sms_url", "sms_method", "sms_fallback_url"):
         have = getattr(record, key, None)
-        if key == "voice_fallback_url" and key not in wanted:
-            # No HOTLINE_VOICE_FALLBACK_URL here: any fallback hosted apart from the app is
+        if key.endswith("_fallback_url") and key not in wanted:
+            # No HOTLINE_*_FALLBACK_URL here: any fallback hosted apart from the app is
             # right, one pointing at the app itself is not (it is down when it is needed).
             base = wanted["voice_url"].rsplit("/voice/", 1)[0]
             ok = bool(have) and not have.startswith(base)

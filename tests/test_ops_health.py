@@ -105,6 +105,7 @@ def deployment(monkeypatch, database_url, rotation_file, tmp_path):
                            "HOTLINE_SECRET_KEY": "a-test-secret-of-enough-length"}.items():
             monkeypatch.setenv(key, value)
         monkeypatch.delenv("HOTLINE_VOICE_FALLBACK_URL", raising=False)
+        monkeypatch.delenv("HOTLINE_SMS_FALLBACK_URL", raising=False)
         yield server.rest
 
 
@@ -116,7 +117,8 @@ def test_doctor_says_which_webhooks_do_not_point_here(deployment):
     deployment.add_number(PROGRAM, voice_url=f"{PUBLIC}/voice/incoming",
                           status_callback=f"{PUBLIC}/voice/status",
                           sms_url="https://old-host.example.net/sms/incoming",
-                          voice_fallback_url="https://handler.twilio.com/twiml/EH123")
+                          voice_fallback_url="https://handler.twilio.com/twiml/EH123",
+                          sms_fallback_url="https://handler.twilio.com/twiml/EH124")
     result = doctor()
     assert result.exit_code == 1, result.output  # clock never ran, sms_url wrong
     assert "database:  ok (schema" in result.output
@@ -138,11 +140,19 @@ def test_doctor_flags_a_voice_fallback_that_points_at_the_app_itself(deployment)
     assert fallback[0]["ok"] is False
 
 
+def test_doctor_flags_a_missing_messaging_fallback(deployment):
+    deployment.add_number(PROGRAM, voice_fallback_url="https://handler.twilio.com/twiml/EH1")
+    body = json.loads(doctor("--json").output)
+    [sms] = [s for s in body["twilio"]["settings"] if s["setting"] == "sms_fallback_url"]
+    assert sms["ok"] is False  # with the app down, texters would hear nothing at all
+
+
 def test_twilio_configure_sets_the_webhooks_then_doctor_is_happy(deployment, database_url,
                                                                   monkeypatch):
     sid = deployment.add_number(PROGRAM, voice_url="https://demo.twilio.com/welcome/voice/")
     deployment.add_number("+12625550999")  # another number on the account: untouched
     monkeypatch.setenv("HOTLINE_VOICE_FALLBACK_URL", "https://handler.twilio.com/twiml/EH9")
+    monkeypatch.setenv("HOTLINE_SMS_FALLBACK_URL", "https://handler.twilio.com/twiml/EH8")
     dry = CliRunner().invoke(cli, ["twilio", "configure", "--dry-run"])
     assert dry.exit_code == 0, dry.output
     assert deployment.number_updates == []
@@ -153,7 +163,8 @@ def test_twilio_configure_sets_the_webhooks_then_doctor_is_happy(deployment, dat
     assert settings == {"voice_url": f"{PUBLIC}/voice/incoming",
                         "status_callback": f"{PUBLIC}/voice/status",
                         "sms_url": f"{PUBLIC}/sms/incoming",
-                        "voice_fallback_url": "https://handler.twilio.com/twiml/EH9"}
+                        "voice_fallback_url": "https://handler.twilio.com/twiml/EH9",
+                        "sms_fallback_url": "https://handler.twilio.com/twiml/EH8"}
     again = CliRunner().invoke(cli, ["twilio", "configure"])
     assert "nothing to change" in again.output and len(deployment.number_updates) == 1
 

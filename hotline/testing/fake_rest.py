@@ -132,7 +132,8 @@ class FakeRest(HttpClient):
         self.numbers[sid] = {"sid": sid, "phone_number": phone_number,
                              "friendly_name": phone_number, "voice_method": "POST",
                              "sms_method": "POST", "status_callback_method": "POST",
-                             "voice_fallback_method": "POST", **settings}
+                             "voice_fallback_method": "POST", "sms_fallback_method": "POST",
+                             **settings}
         return sid
 
     def _numbers(self, method: str, uri: str, params: dict, data: dict) -> Response:
