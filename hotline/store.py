@@ -103,6 +103,9 @@ def make_engine(url: str) -> Engine:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA busy_timeout=3000")
+            # A closed conversation's encrypted number and its hash are overwritten on
+            # delete, not left readable in free pages of the file.
+            cur.execute("PRAGMA secure_delete=ON")
             cur.close()
     return engine
 
