@@ -63,7 +63,7 @@ def classify(kind: str, status, body: str) -> str:
         if "emergency-done" in body and c.DIRECTOR in body:
             return "emergency"
         return "normal" if "/voice/next" in body and any(p in body for p in c.PEERS.values()) else "other"
-    if "We cannot reach a peer right now" in body:
+    if "We cannot connect texts right now" in body or "We cannot reach a peer right now" in body:
         return "emergency"
     return "normal" if "Thanks for reaching out" in body else "other"
 
@@ -146,7 +146,7 @@ def report_pg(start, results, events, sent, rate, seconds) -> list[str]:
         ["after restart, new contacts route normally",
          f"last non-normal answer {recovered:.1f} s after restart; {len(bad_after)} of {len(after)} not normal",
          c.verdict(recovered < 5)],
-        ["clinical director alerted about texts answered on the emergency route",
+        ["clinical director alerted (once per web worker per 5 min) about texts on the emergency route",
          f"{director} alerts for {sum(r[1] == 'emergency' for r in phases['during'] if r[0] == 'sms')} texts",
          c.verdict(director >= 1 or not any(r[1] == 'emergency' for r in phases['during']))]])
     return lines

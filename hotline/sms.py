@@ -39,6 +39,10 @@ ATTEMPTS = 5
 ALERT_EVERY = timedelta(minutes=5)  # between system-fault alerts to the director, per process
 EMERGENCY = ("We cannot reach a peer right now. Please call or text 988 now. "
              "In an emergency call 911.")
+# With a rotation in memory the voice line still reaches the clinical director even
+# without the database, so a texter is pointed at a person on this very number.
+EMERGENCY_CALL_US = ("We cannot connect texts right now. Please CALL this number to reach "
+                     "a person, or call or text 988. In an emergency call 911.")
 
 
 @bp.record_once
@@ -53,8 +57,8 @@ def _emergency() -> MessagingResponse:
     """The database or the code is broken: point the texter at 988 and wake the
     clinical director (best effort, from the rotation held in memory)."""
     resp = MessagingResponse()
-    resp.message(EMERGENCY)
     loaded = last_good()
+    resp.message(EMERGENCY if loaded is None else EMERGENCY_CALL_US)
     if loaded is not None and _alert_due(current_app, now()):
         # Straight to Twilio: the rate limit, the retry queue and the SID record all
         # live in the database that may be what is broken.

@@ -126,7 +126,7 @@ def test_with_the_database_down_a_texter_is_sent_to_988_and_the_director_alerted
 
     phones = Phones(app_without_database, clock)
     first = phones.text(OFFICER, "is anyone there")
-    assert "988" in first[0] and "911" in first[0]
+    assert "CALL this number" in first[0] and "988" in first[0] and "911" in first[0]
     assert phones.text("+12625550143", "hello?") == first  # every texter, not just the first
     assert len(phones.inbox(DIRECTOR)) == 1  # woken once, not paged per text
     assert "could not be routed" in phones.last(DIRECTOR)
