@@ -12,19 +12,22 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Without Twilio credentials (no TWILIO_ACCOUNT_SID) `make run` starts the phone simulator
-# too (docs/simulator.md): the router signs and checks with a local token, so the simulator
-# (and curl users) exercise the same signature check as production, and its REST sends go
-# to the simulator's fake Twilio API on the same port.
+# With Twilio credentials `make run` is one web process plus the clock process (text
+# escalations), like the Procfile's web and clock lines. Without them (no
+# TWILIO_ACCOUNT_SID) it starts the phone simulator too (docs/simulator.md), whose clock
+# runs in-process: the router signs and checks with a local token, so the simulator (and
+# curl users) exercise the same signature check as production, and its REST sends go to
+# the simulator's fake Twilio API on the same port.
 SIM_SID := AC00000000000000000000000000000000
 run: $(STAMP)
 	@$(BIN)/hotline db upgrade >/dev/null  # an instance/ database from older code: migrate it
 	@port=$${PORT:-5000}; \
 	if [ -n "$$TWILIO_ACCOUNT_SID" ]; then \
-	  echo "Router on http://127.0.0.1:$$port/health (SQLite in instance/, $${HOTLINE_CONFIG:-config/rotation.yaml})"; \
-	  HOTLINE_CONFIG=$${HOTLINE_CONFIG:-config/rotation.yaml} \
-	  TWILIO_AUTH_TOKEN=$${TWILIO_AUTH_TOKEN:-local-simulator-token} \
-	    exec $(BIN)/hotline run --host 127.0.0.1 --port $$port; \
+	  echo "Router on http://127.0.0.1:$$port/health with its clock (SQLite in instance/, $${HOTLINE_CONFIG:-config/rotation.yaml})"; \
+	  export HOTLINE_CONFIG=$${HOTLINE_CONFIG:-config/rotation.yaml} \
+	         TWILIO_AUTH_TOKEN=$${TWILIO_AUTH_TOKEN:-local-simulator-token}; \
+	  $(BIN)/hotline clock & clock=$$!; trap 'kill $$clock 2>/dev/null' EXIT INT TERM; \
+	  $(BIN)/hotline run --host 127.0.0.1 --port $$port; exit $$?; \
 	fi; \
 	echo ""; \
 	echo "  No Twilio credentials: the router runs with the phone simulator."; \
