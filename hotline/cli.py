@@ -64,8 +64,10 @@ config_option = click.option("--config", "config_path", metavar="FILE",
 
 @cli.command(with_appcontext=False)
 @click.argument("config_file", required=False)
-def check(config_file):
+@config_option
+def check(config_file, config_path):
     """Validate the rotation file and summarise it."""
+    config_file = config_file or config_path
     config = _load(config_file)
     s = Schedule(config)
     now = datetime.now(config.program.timezone)
@@ -133,7 +135,8 @@ def oncall(config_path, at_text, as_json):
                f"({config.program.timezone.key})")
     for step in report["steps"]:
         click.echo(f"\nStep {step['step']}: {' + '.join(step['notify'])} "
-                   f"(ring {step['ring_seconds']}s, wait {step['wait_seconds'] // 60}m)")
+                   f"(ring {step['ring_seconds']}s, "
+                   f"wait {format_duration(timedelta(seconds=step['wait_seconds']))})")
         for r in step["reach"]:
             via = "" if r["via"] in ("peer", CLINICAL_DIRECTOR) else f"  [{r['via']}]"
             flag = "  OVERRIDE" if r["override"] else ""
@@ -158,7 +161,8 @@ def _period(config: Config, start_text: str | None, days: int) -> tuple[datetime
 
 @cli.command(with_appcontext=False)
 @config_option
-@click.option("--days", default=14, show_default=True, help="how many days to show")
+@click.option("--days", default=14, show_default=True, type=click.IntRange(min=1),
+              help="how many days to show")
 @click.option("--from", "start_text", metavar="DATE", help="first day (default: today)")
 def schedule(config_path, days, start_text):
     """Shifts per rotation, overrides applied, gaps called out."""
@@ -190,7 +194,7 @@ def schedule(config_path, days, start_text):
 @cli.command(with_appcontext=False)
 @config_option
 @click.option("--peer", "peer_id", metavar="ID", help="only this peer's shifts")
-@click.option("--days", default=90, show_default=True)
+@click.option("--days", default=90, show_default=True, type=click.IntRange(min=1))
 @click.option("--from", "start_text", metavar="DATE", help="first day (default: today)")
 @click.option("--output", "-o", type=click.File("wb"), default="-", help="file (default stdout)")
 def ics(config_path, peer_id, days, start_text, output):
@@ -207,9 +211,14 @@ def ics(config_path, peer_id, days, start_text, output):
     cal.add("version", "2.0")
     cal.add("x-wr-calname", f"{config.program.name} on call"
                             + (f": {config.peers[peer_id].name}" if peer_id else ""))
+    # Shifts running across either edge are shown whole, so each event keeps its times
+    # and uid from one day's feed to the next (a calendar would otherwise see a new event).
+    back = max([r.shift for r in config.rotations.values()]
+               + [o.end - o.start for o in config.overrides])
     for name in config.rotations:
-        for seg in s.segments(name, start, end):
-            if seg.peer is None or (peer_id and seg.peer != peer_id):
+        for seg in s.segments(name, start - back, end + back):
+            if seg.end <= start or seg.start >= end or seg.peer is None \
+                    or (peer_id and seg.peer != peer_id):
                 continue
             event = Event()
             event.add("uid", f"{name}-{seg.start:%Y%m%dT%H%M}-{seg.peer}@hotline")

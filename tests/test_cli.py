@@ -86,3 +86,34 @@ def test_ics_rejects_an_unknown_peer():
     result = CliRunner().invoke(cli, ["ics", "--config", EXAMPLE, "--peer", "nobody"])
     assert result.exit_code == 2
     assert "no peer with id 'nobody'" in result.output
+
+
+def test_ics_shows_a_shift_already_running_whole_so_the_event_never_changes():
+    # dokafor's primary week runs Mon 2026-11-30 08:00 to Mon 2026-12-07 08:00.
+    feeds = [run("ics", "--config", EXAMPLE, "--peer", "dokafor", "--from", day, "--days", "1")
+             for day in ("2026-12-02", "2026-12-03")]
+    events = [Calendar.from_ical(f.output.encode()).walk("VEVENT") for f in feeds]
+    assert [[str(e["uid"]) for e in evs] for evs in events] == [
+        ["primary-20261130T0800-dokafor@hotline"]] * 2
+    [event] = events[0]
+    assert event.decoded("dtstart").strftime("%a %Y-%m-%d %H:%M") == "Mon 2026-11-30 08:00"
+    assert event.decoded("dtend").strftime("%a %Y-%m-%d %H:%M") == "Mon 2026-12-07 08:00"
+
+
+def test_oncall_prints_a_wait_under_a_minute_as_seconds(tmp_path):
+    quick = tmp_path / "rotation.yaml"
+    quick.write_text(open(EXAMPLE).read().replace("ring: 25s, wait: 5m}", "ring: 25s, wait: 90s}", 1))
+    result = run("oncall", "--config", str(quick), "--at", "2026-12-25 09:00")
+    assert "Step 1: primary (ring 25s, wait 90s)" in result.output
+
+
+def test_the_config_comes_from_the_option_then_the_environment_then_config_dir(tmp_path,
+                                                                              monkeypatch):
+    other = tmp_path / "other.yaml"
+    other.write_text(open(EXAMPLE).read().replace("Example PD Peer Support", "Other PD", 1))
+    monkeypatch.setenv("HOTLINE_CONFIG", str(other))
+    assert "Other PD" in run("oncall").output
+    assert "Example PD" in run("oncall", "--config", EXAMPLE).output
+    assert run("check", "--config", EXAMPLE).output.startswith("OK  config/rotation.yaml")
+    monkeypatch.delenv("HOTLINE_CONFIG")
+    assert "Example PD" in run("oncall").output
