@@ -110,6 +110,9 @@ class _Reader:
         # Rotation names as written, valid or not: a reference to a rotation that
         # failed for its own reason should not be reported a second time.
         self.declared: set[str] = set()
+        # Peer ids as written, even for a peer refused (say, for a bad number): a mention
+        # of them elsewhere is not "unknown", the one error at the peer is the right one.
+        self.declared_peers: set[str] = set()
 
     # -- primitives -------------------------------------------------------
     def error(self, node: yaml.Node | None, message: str) -> None:
@@ -289,6 +292,9 @@ class _Reader:
                              "line per peer")
             return peers
         for item in node.value:
+            if isinstance(item, yaml.MappingNode):
+                self.declared_peers |= {v.value for k, v in item.value
+                                        if k.value == "id" and isinstance(v, yaml.ScalarNode)}
             person = self.person(item, "a peer")
             if person is None:
                 continue
@@ -300,6 +306,8 @@ class _Reader:
 
     def peer_ref(self, node, peers, what: str) -> str | None:
         ident = self.text(node, what)
+        if ident is not None and ident not in peers and ident in self.declared_peers:
+            return None  # declared, but refused where it was written: reported there
         if ident is not None and ident not in peers:
             hint = difflib.get_close_matches(ident, list(peers), n=1)
             fix = f"did you mean '{hint[0]}'?" if hint else "add them under peers first"
@@ -375,10 +383,11 @@ class _Reader:
                 continue
             rotation = self.text(m["rotation"], "override rotation") if "rotation" in m else None
             if rotation is not None and rotation not in rotations and rotation not in self.declared:
-                hint = difflib.get_close_matches(rotation, list(rotations), n=1)
+                known = sorted(self.declared | set(rotations))
+                hint = difflib.get_close_matches(rotation, known, n=1)
                 self.error(m["rotation"], f"unknown rotation '{rotation}' in override; "
                                           + (f"did you mean '{hint[0]}'?" if hint else
-                                             f"known: {', '.join(rotations) or 'none'}"))
+                                             f"known: {', '.join(known) or 'none'}"))
                 rotation = None
             peer = self.peer_ref(m["peer"], peers, "override peer") if "peer" in m else None
             replaces = self.peer_ref(m["replaces"], peers, "override replaces") if "replaces" in m else None

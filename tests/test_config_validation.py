@@ -230,3 +230,16 @@ def test_file_not_saved_as_utf8_raises_config_error(tmp_path):
     with pytest.raises(ConfigError) as caught:
         load(path)
     assert caught.value.problems[0].file == str(path)
+
+
+def test_a_peer_with_a_bad_number_is_one_error_not_an_unknown_id_everywhere_she_is_named():
+    found = problems(edited(('phone: "(262) 555-0101"', 'phone: "(262) 555-010"')))
+    assert [(p.line, "invalid phone number" in p.message) for p in found] == [(7, True)]
+
+
+def test_an_override_naming_a_misspelt_rotation_gets_a_hint_even_when_rotations_fail():
+    found = problems(edited(("shift: 1w", "shift: 1 week"),
+                            ("shift: 1d", "shift: 1 day"),
+                            ("rotation: primary, peer: cat", "rotation: primry, peer: cat")))
+    [override] = [p for p in found if p.line == 21]
+    assert "did you mean 'primary'?" in override.message
