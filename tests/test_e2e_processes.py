@@ -24,6 +24,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+import requests  # the twilio library's own HTTP client, so always installed
 from sqlalchemy import create_engine, text
 
 from hotline.testing.fake_twilio import ACCOUNT_SID
@@ -31,7 +32,7 @@ from hotline.testing.rest_server import RestServer
 from tests.conftest import ALICE, CAROL, PROGRAM, TOKEN
 
 pytestmark = pytest.mark.e2e
-requests = pytest.importorskip("requests")
+
 
 BIN = Path(sys.executable).parent
 BOUND = 15.0  # seconds any awaited thing may take

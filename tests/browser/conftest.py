@@ -52,14 +52,27 @@ def chromium():
             browser.close()
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test, so `page` can tell a failure at teardown."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"report_{report.when}", report)
+
+
 @pytest.fixture
-def page(chromium):
+def page(chromium, request):
     context = chromium.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(15_000)
     try:
         yield page
     finally:
+        failed = getattr(request.node, "report_call", None)
+        if failed is not None and failed.failed:  # what the page showed when it went wrong
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / f"FAILED-{request.node.name}.png"),
+                            full_page=True)
         context.close()
 
 
