@@ -121,18 +121,32 @@ def test_done_closes_and_forgets_the_texter(phones, app):
     assert phones.last(ALICE).startswith("Peer line #1: me again")
 
 
-def test_peer_with_two_conversations_picks_with_a_prefix(phones):
+def test_peer_with_two_conversations_writes_with_a_prefix_and_plain_text_follows_her_last_one(
+        phones):
+    # Time passes between texts: with equal timestamps "latest" would only be the
+    # higher id, and the test could not tell the two rules apart.
     other = "+12625550177"
     phones.text(OFFICER, "first")
     phones.text(ALICE, "yes")
+    phones.tick(60)
     phones.text(other, "second")
     assert phones.last(ALICE).startswith("Peer line #2: second")
+    phones.tick(60)
     phones.text(ALICE, "YES #2")
+    phones.tick(60)
+    phones.text(ALICE, "hi, I just took yours")
+    assert phones.last(other) == "hi, I just took yours"
+    phones.tick(60)
     phones.text(ALICE, "#1 back to you")
     assert phones.last(OFFICER) == "back to you"
-    phones.text(ALICE, "plain text goes to the latest")
-    assert phones.last(other) == "plain text goes to the latest"
-    assert phones.text(ALICE, "#9 hello")[0].startswith("You do not have #9")
+    phones.tick(60)
+    phones.text(other, "still there?")  # a texter writing in does not move her plain text
+    phones.tick(60)
+    phones.text(ALICE, "and one more thing")
+    assert phones.last(OFFICER) == "and one more thing"
+    assert phones.last(other) == "hi, I just took yours"
+    assert phones.text(ALICE, "#9 hello") == [
+        "You do not have #9 open, so nothing was sent. Yours: #1, #2."]
 
 
 def test_unknown_peer_command_gets_help_not_silence(phones):
@@ -202,10 +216,53 @@ def test_peer_texts_call_and_the_router_rings_her_then_the_officer_both_seeing_t
     bridged = ET.fromstring(phones.carrier.post(placed.url, {"CallSid": placed.sid,
                                                              "Digits": "1"}).get_data())
     dial = bridged.find("Dial")
-    assert (dial.text, dial.get("callerId")) == (OFFICER, PROGRAM)
+    assert (dial.find("Number").text, dial.get("callerId")) == (OFFICER, PROGRAM)
 
 
 def test_call_for_a_conversation_the_peer_does_not_own_explains_instead(phones):
     replies = phones.text(ALICE, "CALL #4")
     assert replies[0].startswith("You do not have #4 open.")
     assert phones.rest.calls == []
+
+
+def test_a_texters_first_help_reaches_a_peer_like_any_first_text(phones):
+    # Twilio auto-replies to HELP and still posts it to us: a texter writing "help"
+    # needs a human, so the line answers too rather than leaving it to the auto-reply.
+    replies = phones.text(OFFICER, "HELP")
+    assert "trained peer" in replies[0]
+    assert phones.inbox(ALICE) == ["Peer line #1: HELP - reply YES to take #1"]
+
+
+def test_a_texters_help_mid_conversation_goes_to_her_peer(phones):
+    phones.text(OFFICER, "rough night")
+    phones.text(ALICE, "yes")
+    assert phones.text(OFFICER, "help") == []
+    assert phones.last(ALICE) == "#1: help"
+
+
+def test_start_without_a_conversation_opens_nothing_and_gets_no_reply(phones, app):
+    # Twilio confirms the opt-in itself; a welcome and a notice to peers would be noise.
+    assert phones.text(OFFICER, "UNSTOP") == []
+    assert rows(app, Conversation) == []
+    assert phones.sent_count() == 0
+
+
+def test_start_after_stop_tells_the_peer_and_the_conversation_carries_on(phones):
+    phones.text(OFFICER, "rough night")
+    phones.text(ALICE, "yes")
+    assert phones.text(OFFICER, "STOP") == []
+    phones.rest.opted_out.add(OFFICER)  # what Twilio does on STOP
+    assert "opted out" in phones.last(ALICE)
+    assert phones.text(OFFICER, "start") == []
+    phones.rest.opted_out.discard(OFFICER)  # and on START
+    assert phones.last(ALICE) == "#1: the texter opted back in (START)."
+    phones.text(ALICE, "welcome back")
+    assert phones.last(OFFICER) == "welcome back"
+
+
+def test_a_long_first_message_reaches_the_peer_whole(phones):
+    words = ("I have been on the job nineteen years and tonight I found a child and I cannot "
+             "stop seeing it, my wife is asleep and I do not want to wake her, I just need "
+             "somebody who gets it")
+    phones.text(OFFICER, words)
+    assert phones.last(ALICE) == f"Peer line #1: {words} - reply YES to take #1"
