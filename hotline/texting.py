@@ -22,7 +22,9 @@ from .store import Conversation, Notice, StatEvent
 
 log = logging.getLogger(__name__)
 
-NOTICE_PREVIEW = 90  # characters of the first message shown in a notice: one segment in all
+# The whole first message goes in the notice: the peer deciding to take it must see what
+# the officer wrote, and it is not stored to show later. Cut only near Twilio's 1,600.
+NOTICE_PREVIEW = 1400
 
 
 def vault(app):
