@@ -284,7 +284,7 @@ def call(db, loaded, person, code, body, now, out, replies) -> None:
     conv.last_activity_at = conv.owner_activity_at = now
     base = current_app.config.get("HOTLINE_PUBLIC_URL") or request.url_root
     url = base.rstrip("/") + url_for("voice.bridge", conv=conv.id, peer=person.id)
-    out.append(Bridge(person.phone, url))
+    out.append(Bridge(person.phone, url, status_callback=base.rstrip("/") + url_for("voice.status")))
     out.append(Text(tx.texter_of(current_app, conv), loaded.config.sms.calling,
                     urgent=conv.urgent, conversation_id=conv.id, to_texter=True))
     replies.append(f"Calling you now for #{conv.code}; press 1 to be connected.")

@@ -53,6 +53,7 @@ class Bridge:
 
     to: str  # the peer's phone
     url: str  # absolute URL of the TwiML Twilio fetches when the peer answers
+    status_callback: str | None = None  # absolute /voice/status: frees the peer when it ends
     urgent: bool = True  # placed before any text in the same batch
 
 
@@ -151,7 +152,9 @@ def send_all(app, program: str, texts: list[Text], now: datetime) -> list[Text]:
     for text in sorted(texts, key=lambda t: (not isinstance(t, Bridge), not t.urgent)):
         if isinstance(text, Bridge):
             try:
-                placed = client(app).calls.create(to=text.to, from_=program, url=text.url)
+                extra = {"status_callback": text.status_callback} if text.status_callback else {}
+                placed = client(app).calls.create(to=text.to, from_=program, url=text.url,
+                                                  **extra)
             except (TwilioException, requests.RequestException):
                 log.warning("Twilio did not place a CALL bridge; the peer is told to retry")
                 continue

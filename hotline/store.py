@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import (JSON, Boolean, DateTime, Integer, MetaData, String, create_engine,
                         event)
+from sqlalchemy import false as sa_false
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -64,6 +65,10 @@ class Call(Base):
     accepted_step: Mapped[int | None] = mapped_column(Integer)
     bridged: Mapped[bool] = mapped_column(Boolean, default=False)  # the accepted leg is live
     fallback: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A peer's CALL to their texter, not a contact to the line: kept only so the peer counts
+    # as on a call (never rung for another), and not counted in the statistics.
+    text_bridge: Mapped[bool] = mapped_column(Boolean, default=False,
+                                              server_default=sa_false())
 
 
 class StatEvent(Base):

@@ -258,7 +258,8 @@ def status():
             return VoiceResponse()
         call = db.get(Call, form.get("CallSid", ""), with_for_update=True)
         if call is not None:
-            db.add(_stat_event(rotation().config, call, now()))
+            if not call.text_bridge:  # a CALL bridge belongs to its text conversation's stats
+                db.add(_stat_event(rotation().config, call, now()))
             db.delete(call)
     return VoiceResponse()
 
@@ -284,6 +285,11 @@ def bridge():
             resp.hangup()
             return resp
         texter = current_app.extensions["hotline.vault"].open(conv.texter_enc)
+        sid, t = request.form.get("CallSid", ""), now()
+        if sid and db.get(Call, sid) is None:  # the peer is on a call now: ring nobody else there
+            db.add(Call(call_sid=sid, started_at=t, updated_at=t, attempt=0, tried=[],
+                        ringing=[], accepted_by=conv.owner, accepted_leg=sid, accepted_at=t,
+                        bridged=True, fallback=False, text_bridge=True))
     say(resp, config, "Connecting.")
     dial_out(resp, config, texter, timeout=30)
     return resp

@@ -85,9 +85,13 @@ def test_downgrade_to_nothing_and_back(database_url):
 
 def test_an_out_of_date_database_is_refused_until_hotline_db_upgrade(env, rotation_file,
                                                                       tmp_path):
+    from alembic import command
+
     url = env
     start(url, rotation_file, tmp_path)
-    # Tables without a version row: a database made before migrations existed.
+    # Tables without a version row: a database made before migrations existed, which
+    # create_schema() made exactly as revision 0001 has them.
+    command.downgrade(migrations.config(url), "0001")
     execute(url, "DELETE FROM alembic_version")
     with pytest.raises(migrations.SchemaOutOfDate) as refused:
         start(url, rotation_file, tmp_path)
@@ -114,16 +118,17 @@ def test_a_database_from_newer_code_is_refused_too(database_url, rotation_file, 
 
 
 def test_an_older_revision_is_upgraded(env, rotation_file, tmp_path, monkeypatch):
-    """A real older revision: pretend this code's head is a later 0002 that adds a column."""
+    """A real older revision: pretend this code's head is one more that adds a column."""
     url = env
+    was, nxt = migrations.head(), f"{int(migrations.head()) + 1:04d}"
     start(url, rotation_file, tmp_path)
     versions = tmp_path / "versions"
     versions.mkdir()
     for path in (migrations.HERE / "versions").glob("*.py"):
         (versions / path.name).write_text(path.read_text())
-    (versions / "0002_test.py").write_text(
-        'from alembic import op\nimport sqlalchemy as sa\nrevision = "0002"\n'
-        f'down_revision = "{migrations.head()}"\nbranch_labels = depends_on = None\n'
+    (versions / f"{nxt}_test.py").write_text(
+        f'from alembic import op\nimport sqlalchemy as sa\nrevision = "{nxt}"\n'
+        f'down_revision = "{was}"\nbranch_labels = depends_on = None\n'
         "def upgrade():\n"
         "    with op.batch_alter_table('clock_heartbeat') as b:\n"
         "        b.add_column(sa.Column('note', sa.String(10)))\n"
@@ -140,14 +145,14 @@ def test_an_older_revision_is_upgraded(env, rotation_file, tmp_path, monkeypatch
     monkeypatch.setattr(migrations, "config", config)
     migrations.script.cache_clear()
     try:
-        assert migrations.head() == "0002"
+        assert migrations.head() == nxt
         with pytest.raises(migrations.SchemaOutOfDate,
-                           match=r"schema is at 0001, this code needs 0002: run `hotline db "
+                           match=rf"schema is at {was}, this code needs {nxt}: run `hotline db "
                                  r"upgrade`"):
             start(url, rotation_file, tmp_path)
         result = CliRunner().invoke(cli, ["db", "upgrade"])
         assert result.exit_code == 0, result.output
-        assert "upgraded from 0001 to 0002" in result.output
+        assert f"upgraded from {was} to {nxt}" in result.output
         engine = make_engine(url)
         with engine.connect() as conn:
             assert "note" in {c["name"] for c in inspect(conn).get_columns("clock_heartbeat")}
@@ -194,10 +199,11 @@ def test_hosted_postgres_urls_get_our_driver():
 
 
 def test_hotline_db_revision_writes_the_next_migration(tmp_path, monkeypatch):
-    """The process for whoever adds a table: `hotline db revision -m ...` -> 0002_....py."""
+    """The process for whoever adds a table: `hotline db revision -m ...` -> the next NNNN_....py."""
     from sqlalchemy import Column, Integer, Table
 
     url = f"sqlite:///{tmp_path / 'scratch.sqlite'}"
+    was, nxt = migrations.head(), f"{int(migrations.head()) + 1:04d}"
     monkeypatch.setenv("DATABASE_URL", url)
     versions = tmp_path / "versions"
     versions.mkdir()
@@ -217,10 +223,10 @@ def test_hotline_db_revision_writes_the_next_migration(tmp_path, monkeypatch):
         assert CliRunner().invoke(cli, ["db", "upgrade"]).exit_code == 0
         result = CliRunner().invoke(cli, ["db", "revision", "-m", "shift reminders"])
         assert result.exit_code == 0, result.output
-        [written] = [p for p in versions.glob("0002_*.py")]
+        [written] = [p for p in versions.glob(f"{nxt}_*.py")]
         source = written.read_text()
         assert "op.create_table('shift_reminders'" in source
-        assert "down_revision: Union[str, Sequence[str], None] = '0001'" in source
+        assert f"down_revision: Union[str, Sequence[str], None] = '{was}'" in source
     finally:
         Base.metadata.remove(table)
         monkeypatch.undo()

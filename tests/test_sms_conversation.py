@@ -266,3 +266,23 @@ def test_a_long_first_message_reaches_the_peer_whole(phones):
              "somebody who gets it")
     phones.text(OFFICER, words)
     assert phones.last(ALICE) == f"Peer line #1: {words} - reply YES to take #1"
+
+
+def test_a_peer_talking_to_her_texter_is_not_rung_for_a_new_call_until_she_hangs_up(phones, app):
+    from hotline.testing.fake_twilio import ACCOUNT_SID, Phone
+
+    phones.text(OFFICER, "can we talk on the phone")
+    phones.text(ALICE, "YES")
+    phones.text(ALICE, "CALL")
+    [placed] = phones.rest.calls
+    assert placed.status_callback == "https://hotline.example.org/voice/status"
+    phones.carrier.post(placed.url, {"CallSid": placed.sid, "Digits": "1"})  # she presses 1
+    phones.carrier.phones[CAROL] = Phone.accepts()
+    other_officer = phones.carrier.call("+12625550143")
+    assert ALICE not in other_officer.rung() and other_officer.connected_to == CAROL
+    phones.carrier.post("/voice/status", {"CallSid": placed.sid, "CallStatus": "completed",
+                                          "AccountSid": ACCOUNT_SID})
+    phones.carrier.phones[ALICE] = Phone.accepts()
+    third = phones.carrier.call("+12625550144")
+    assert third.connected_to == ALICE
+    assert sorted(e.channel for e in rows(app, StatEvent)) == ["voice", "voice"]  # no bridge

@@ -74,7 +74,8 @@ def call_code(secret: bytes | str, call_sid: str) -> str:
 
 def call_cards(db, config: Config | None, now: datetime, secret) -> list[Card]:
     cards = []
-    for call in db.scalars(select(store.Call)).all():
+    # A CALL bridge is shown on its text conversation's card, not as a call of its own.
+    for call in db.scalars(select(store.Call).where(store.Call.text_bridge.is_(False))).all():
         started = getattr(call, "started_at", None) or now
         accepted_by = getattr(call, "accepted_by", None)
         accepted_at = getattr(call, "accepted_at", None)

@@ -30,6 +30,7 @@ class Placed:
     from_: str
     url: str
     sid: str
+    status_callback: str | None = None
 
 
 @dataclass
@@ -80,7 +81,8 @@ class FakeRest(HttpClient):
                 return self._numbers(method.upper(), uri, params or {}, data or {})
             if method.upper() == "POST" and uri.endswith("/Calls.json") and not self._fail:
                 sid = f"CA{next(self._sids):032x}"
-                self.calls.append(Placed(data["To"], data["From"], data["Url"], sid))
+                self.calls.append(Placed(data["To"], data["From"], data["Url"], sid,
+                                         data.get("StatusCallback")))
                 return _json(201, {"sid": sid, "to": data["To"], "from": data["From"],
                                    "status": "queued", "direction": "outbound-api",
                                    "account_sid": uri.split("/Accounts/")[1].split("/")[0]})
