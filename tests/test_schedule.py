@@ -184,6 +184,43 @@ def test_saturday_evening_is_not_covered_by_a_weekday_window():
     assert s.on_call("r", at(2026, 6, 8, 18, 0)) == "dan"        # Mon 18:00, slot 7
 
 
+SATURDAY_NIGHTS = """\
+r:
+  start: "2026-01-03 18:00"
+  shift: 1d
+  peers: [ann, bob]
+  active: {days: [sat], from: 18:00, to: 06:00}
+"""
+
+
+def test_a_night_window_across_spring_forward_ends_at_0600_local_after_11_real_hours():
+    s = make(SATURDAY_NIGHTS)  # Sat 2026-03-07 18:00 CST to Sun 06:00 CDT, slot 63: bob
+    assert s.on_call("r", at(2026, 3, 7, 18, 0)) == "bob"
+    assert s.on_call("r", at(2026, 3, 8, 3, 0)) == "bob"         # just after the skipped hour
+    assert s.on_call("r", at(2026, 3, 8, 5, 59)) == "bob"
+    assert s.on_call("r", at(2026, 3, 8, 6, 0)) is None
+    [night] = [g for g in s.segments("r", at(2026, 3, 7, 12), at(2026, 3, 8, 12)) if g.peer]
+    assert real_length(night) == timedelta(hours=11)
+
+
+def test_a_night_window_across_fall_back_ends_at_0600_local_after_13_real_hours():
+    s = make(SATURDAY_NIGHTS)  # Sat 2026-10-31 18:00 CDT to Sun 06:00 CST, slot 301: bob
+    assert s.on_call("r", at(2026, 11, 1, 1, 30, fold=1)) == "bob"  # the repeated hour
+    assert s.on_call("r", at(2026, 11, 1, 5, 59)) == "bob"
+    assert s.on_call("r", at(2026, 11, 1, 6, 0)) is None
+    [night] = [g for g in s.segments("r", at(2026, 10, 31, 12), at(2026, 11, 1, 12)) if g.peer]
+    assert real_length(night) == timedelta(hours=13)
+
+
+def test_a_step_can_name_a_peer_directly_beside_a_rotation():
+    s = make('r: {start: "2026-06-01 08:00", shift: 1w, peers: [ann, bob]}\n',
+             steps="- {notify: [r, dan]}\n- {notify: [dan, clinical_director]}\n")
+    first, second = s.plan(at(2026, 6, 2, 12))
+    assert [(r.person.id, r.via) for r in first.reach] == [("ann", "r"), ("dan", "peer")]
+    assert [r.person.id for r in second.reach] == ["clinical_director"]  # dan was tried
+    assert [p.id for p in second.already_tried] == ["dan"]
+
+
 # -- overrides --------------------------------------------------------------------
 
 DAILY = 'r: {start: "2026-06-01 08:00", shift: 1d, peers: [ann, bob]}\n'

@@ -478,3 +478,41 @@ def test_every_leg_including_the_988_forward_is_deleted_at_twilio_afterwards(twi
     with app.extensions["hotline.sessions"]() as db:
         kinds = [r.kind for r in db.scalars(select(ProviderRecord))]
     assert kinds.count("call") == 1 + len(call.rings)  # the caller's call and each leg
+
+
+def test_a_second_peer_pressing_1_after_the_first_is_told_the_call_is_taken(twilio, app,
+                                                                           rotation_file):
+    use_rotation(rotation_file, PARALLEL_FIRST_STEP)
+    sid = "CA" + "c" * 32
+    doc = twiml(twilio.post("/voice/incoming", incoming(OFFICER, sid)))
+    [dial] = doc.iter("Dial")
+    assert dial.get("answerOnBridge") == "true" and dial.get("callerId") == PROGRAM
+    numbers = {n.text.strip(): n for n in dial.iter("Number")}
+    assert set(numbers) == {ALICE, CAROL}
+
+    legs = {peer: {"CallSid": "CA" + digit * 32, "ParentCallSid": sid, "AccountSid": ACCOUNT_SID,
+                   "From": PROGRAM, "To": peer, "Direction": "outbound-dial",
+                   "CallStatus": "in-progress"} for peer, digit in ((ALICE, "1"), (CAROL, "2"))}
+    # Both pick up and hear the whisper; then both press 1, Carol a moment sooner.
+    gathers = {peer: next(twiml(twilio.post(path_and_query(numbers[peer].get("url")),
+                                            legs[peer])).iter("Gather")) for peer in legs}
+
+    def presses_1(peer):
+        return twiml(twilio.post(path_and_query(gathers[peer].get("action")),
+                                 {**legs[peer], "Digits": "1"}))
+
+    first = presses_1(CAROL)
+    second = presses_1(ALICE)
+    assert first.find("Hangup") is None  # Carol is bridged
+    assert second.find("Hangup") is not None
+    assert "already taken" in " ".join(s.text or "" for s in second.iter("Say"))
+    [call] = live_calls(app)
+    assert call.accepted_by == "carol"
+
+
+def test_the_greeting_speaks_in_the_configured_voice_and_language(twilio, rotation_file):
+    use_rotation(rotation_file, ROTATION + "voice:\n  voice: Polly.Lupe\n  language: es-US\n"
+                                           "  greeting: Hola.\n")
+    doc = twiml(twilio.post("/voice/incoming", incoming(OFFICER, "CA" + "9" * 32)))
+    [greeting] = [s for s in doc.iter("Say") if s.text == "Hola."]
+    assert (greeting.get("voice"), greeting.get("language")) == ("Polly.Lupe", "es-US")

@@ -165,3 +165,20 @@ def test_trusting_the_proxy_rebuilds_the_url_from_its_forwarded_headers(
     app = build_app(tmp_path, rotation_file, clock, f"sqlite:///{tmp_path / 'p.sqlite'}", [TOKEN])
     forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "line.example.org"}
     assert proxied_post(app, "/voice/incoming", incoming(), forwarded).status_code == 200
+
+
+def test_insecure_dev_mode_is_explicit_loud_and_answers_unsigned_webhooks(
+        tmp_path, rotation_file, clock, database_url, caplog):
+    with pytest.raises(RuntimeError, match="TWILIO_AUTH_TOKEN is not set"):
+        build_app(tmp_path, rotation_file, clock, database_url, [])  # no token, no dev flag
+    caplog.set_level("WARNING")
+    app = create_app({"HOTLINE_CONFIG": str(rotation_file), "DATABASE_URL": database_url,
+                      "TWILIO_AUTH_TOKENS": [], "HOTLINE_CLOCK": clock,
+                      "HOTLINE_RELOAD_SECONDS": 0, "HOTLINE_INSECURE_DEV": True},
+                     instance_path=str(tmp_path / "instance-dev"))
+    try:
+        assert "signatures are NOT checked" in caplog.text
+        response = app.test_client().post("/voice/incoming", data=incoming())
+        assert response.status_code == 200 and b"<Dial" in response.data
+    finally:
+        app.extensions["hotline.engine"].dispose()
