@@ -128,6 +128,7 @@ class Dial:
     legs: list[Leg]
     winner: Leg | None = None
     external: str | None = None  # a number outside the simulator (988): taken as answered
+    outside: Leg | None = None  # its leg: Twilio reports it to its statusCallback when over
     bridged_at: datetime | None = None
 
 
@@ -281,29 +282,35 @@ class Simulator:
             root = ET.fromstring(resp.get_data())
         except ET.ParseError:
             return
-        with self._log_lock:
-            for m in root.iter("Message"):
-                body_node = m.find("Body")
-                reply = (body_node.text if body_node is not None else m.text) or ""
-                self.messages.append(Msg(new_sid("SM"), m.get("from") or program,
-                                         m.get("to") or sender, reply, self.now()))
+        for m in root.iter("Message"):
+            body_node = m.find("Body")
+            reply = Msg(new_sid("SM"), m.get("from") or program, m.get("to") or sender,
+                        (body_node.text if body_node is not None else m.text) or "", self.now())
+            with self._log_lock:
+                self.messages.append(reply)
+            # <Message action> is the reply's status callback (statusCallback, deprecated).
+            self._report(reply, m.get("action") or m.get("statusCallback"))
 
     def rest_message(self, to: str, from_: str, body: str, status_callback: str | None) -> Msg:
         """Messages.json: the router sends a text."""
         msg = Msg(new_sid("SM"), from_, to, body, self.now())
         with self._log_lock:
             self.messages.append(msg)
-        if status_callback:
-            status = "delivered" if to in self.numbers() else "undelivered"
-            with self._queue_lock:
-                for s in ("sent", status):
-                    self._queue.append(("status", status_callback,
-                                        {"MessageSid": msg.sid, "SmsSid": msg.sid,
-                                         "MessageStatus": s, "SmsStatus": s,
-                                         "AccountSid": ACCOUNT_SID, "From": from_, "To": to,
-                                         **({"ErrorCode": "30006"} if s == "undelivered"
-                                            else {})}))
+        self._report(msg, status_callback)
         return msg
+
+    def _report(self, msg: Msg, status_callback: str | None) -> None:
+        """Queue a sent text's delivery reports, posted at the next tick, as Twilio does."""
+        if not status_callback:
+            return
+        status = "delivered" if msg.to in self.numbers() else "undelivered"
+        with self._queue_lock:
+            for s in ("sent", status):
+                self._queue.append(("status", status_callback,
+                                    {"MessageSid": msg.sid, "SmsSid": msg.sid,
+                                     "MessageStatus": s, "SmsStatus": s,
+                                     "AccountSid": ACCOUNT_SID, "From": msg.from_, "To": msg.to,
+                                     **({"ErrorCode": "30006"} if s == "undelivered" else {})}))
 
     def rest_call(self, to: str, from_: str, url: str, status_callback: str | None) -> str:
         """Calls.json: the router places a call (a peer's CALL). It rings at the next tick."""
@@ -542,8 +549,10 @@ class Simulator:
                 dial.legs.append(Leg(new_sid("CA"), number, node))
             elif dial.external is None:
                 dial.external = number
+                dial.outside = Leg(new_sid("CA"), number, node, status="bridged",
+                                   answered_at=now)
         if dial.legs:
-            dial.external = None  # a real phone in the simulator takes precedence
+            dial.external = dial.outside = None  # a real phone in the simulator takes precedence
         elif dial.external:
             dial.bridged_at = now
             call.connected_to.append(dial.external)
@@ -596,8 +605,7 @@ class Simulator:
         if dial.winner is not None or dial.external:
             result = {"DialCallStatus": "completed",
                       "DialCallDuration": str(int((now - dial.bridged_at).total_seconds()))}
-            if dial.winner is not None:
-                result["DialCallSid"] = dial.winner.sid
+            result["DialCallSid"] = (dial.winner or dial.outside).sid
             return result
         statuses = {g.status for g in dial.legs}
         declined = any(g.answered_at for g in dial.legs)
@@ -631,6 +639,9 @@ class Simulator:
                     self._leg_over(call, leg, "completed" if leg.answered_at else "canceled",
                                    finish=False, why=None if leg.answered_at else
                                    f"Missed call from {self.label(dial.caller_id)}")
+            if dial.outside is not None:  # no phone here to note it on; Twilio reports it
+                dial.outside.status = "completed"
+                self._report_leg(call, dial.outside)
             result = self._dial_result(call)
             if dial.winner is None and not dial.external:
                 result = {"DialCallStatus": "canceled"}

@@ -55,7 +55,9 @@ class FakeRest(HttpClient):
         self.opted_out: set[str] = set()
         self._fail = 0
         self._crash = 0
-        self._sids = itertools.count(1)
+        # Apart from FakeTwilio's SIDs (which also count from 1): an inbound text and an
+        # outbound notice must never share a MessageSid, as they never do at Twilio.
+        self._sids = itertools.count(1 << 64)
         self._lock = threading.Lock()
 
     def fail_deletes(self, n: int = 1) -> None:
