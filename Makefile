@@ -39,6 +39,7 @@ run: $(STAMP)
 	TWILIO_AUTH_TOKEN=$${TWILIO_AUTH_TOKEN:-local-simulator-token} \
 	TWILIO_ACCOUNT_SID=$(SIM_SID) \
 	TWILIO_API_BASE=http://127.0.0.1:$$port/simulator/api \
+	HOTLINE_PUBLIC_URL=http://127.0.0.1:$$port \
 	  exec $(BIN)/hotline run --host 127.0.0.1 --port $$port
 
 test: $(STAMP)
