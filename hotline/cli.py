@@ -258,7 +258,8 @@ from .cli_ops import db, doctor, twilio  # noqa: E402  (hotline db / doctor / tw
 for _command in (db, doctor, twilio):
     cli.add_command(_command)
 
-from .cli_records import purge, stats  # noqa: E402
+from .cli_records import audit, purge, stats  # noqa: E402
 
 cli.add_command(stats)
 cli.add_command(purge)
+cli.add_command(audit)

@@ -6,6 +6,16 @@ conversations go at once, elsewhere; anything else at most
 Recording records the line created or received are deleted once final, so the
 provider does not keep the log we refuse to keep. Provider deletion is
 retried by the clock with backoff and never blocks routing.
+
+Two kinds of row wait on something outside the database, so their limits
+follow their purpose rather than the clock alone:
+- a provider record (a SID awaiting deletion at Twilio) stays until Twilio
+  confirms the deletion or GIVE_UP_AFTER tries have failed (about five days
+  of the clock running): dropping it sooner would leave Twilio's record for good.
+  Every failure counts as a try, so no row can be retried for ever;
+- a voicemail waits for the clinical director at most VOICEMAIL_LIMIT (or
+  HOTLINE_RETAIN_HOURS, if longer); then it goes unheard and its recording
+  is queued for deletion at Twilio, as voicemail.deliver does after its tries.
 """
 from __future__ import annotations
 
@@ -18,7 +28,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from . import audit
 from .store import (Call, Conversation, InboundMessage, Notice, Outbox, ProviderRecord,
-                    SendWindow)
+                    SendWindow, Voicemail)
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +37,9 @@ SETTLE = {"call": timedelta(minutes=1), "message": timedelta(minutes=10),
           "recording": timedelta(minutes=1)}
 GIVE_UP_AFTER = 30  # attempts; with the backoff below that is about five days
 BATCH = 100
+# The director is called every 15 minutes, three times (voicemail.py): a day is room for
+# a clock that was down for a while, not a place to keep recordings.
+VOICEMAIL_LIMIT = timedelta(hours=24)
 
 
 def retain(app) -> timedelta:
@@ -43,11 +56,20 @@ def _old_rows(app, now: datetime):
         ("notices of closed conversations", Notice,
          Notice.conversation_id.not_in(select(Conversation.id))),
         ("send-rate counters", SendWindow, SendWindow.second < int(cutoff.timestamp())),
+        # delete_at_provider drops these at their last try; this only catches a row
+        # whose last try was interrupted.
+        ("Twilio records whose deletion tries ran out", ProviderRecord,
+         ProviderRecord.attempts >= GIVE_UP_AFTER),
     ]
 
 
+UNHEARD = "voicemails never played (their recordings are deleted at Twilio)"
+
+
 def purge(app, now: datetime, dry_run: bool = False, actor: str = "clock") -> dict[str, int]:
-    """Delete operational rows past their limit. Statistics and the audit trail stay."""
+    """Delete operational rows past their limit. Statistics and the audit trail stay.
+    A purge that deleted something is audited; the hourly empty ones are not, or they
+    would bury the entries the trail is for."""
     counts: dict[str, int] = {}
     with app.extensions["hotline.sessions"]() as db, db.begin():
         for label, table, condition in _old_rows(app, now):
@@ -56,10 +78,33 @@ def purge(app, now: datetime, dry_run: bool = False, actor: str = "clock") -> di
             else:
                 counts[label] = db.execute(delete(table).where(condition)
                                            .execution_options(synchronize_session=False)).rowcount
-        if not dry_run:
+        unheard = db.scalars(select(Voicemail.recording_sid).where(
+            Voicemail.created_at < now - max(VOICEMAIL_LIMIT, retain(app)))).all()
+        counts[UNHEARD] = len(unheard)
+        if not dry_run and unheard:
+            db.execute(delete(Voicemail).where(Voicemail.recording_sid.in_(unheard))
+                       .execution_options(synchronize_session=False))
+            for sid in unheard:
+                forget_at_provider(app, db, sid, "recording", now)
+        if not dry_run and any(counts.values()):
             audit.record(db, now, audit.PURGE, actor,
-                         ", ".join(f"{n} {label}" for label, n in counts.items()))
+                         ", ".join(f"{n} {label}" for label, n in counts.items() if n))
     return counts
+
+
+def waiting(app, now: datetime) -> dict[str, int]:
+    """Rows kept on purpose while they wait for something, for `hotline purge` to show."""
+    with app.extensions["hotline.sessions"]() as db:
+        def count(table, *where) -> int:
+            return db.scalar(select(func.count()).select_from(table).where(*where))
+
+        return {
+            f"Twilio records awaiting deletion there (kept until deleted, at most "
+            f"{GIVE_UP_AFTER} tries)": count(ProviderRecord),
+            "Twilio records overdue by over an hour (is the clock running?)":
+                count(ProviderRecord, ProviderRecord.next_try_at < now - timedelta(hours=1)),
+            "voicemails waiting for the clinical director": count(Voicemail),
+        }
 
 
 def forget_at_provider(app, db, sid: str | None, kind: str, now: datetime) -> None:
@@ -91,14 +136,18 @@ def delete_at_provider(app, now: datetime) -> int:
                           .values(next_try_at=now + timedelta(minutes=5))
                           .execution_options(synchronize_session=False)).rowcount != 1:
                 continue
-        api = client(app)
-        resource = {"call": api.calls, "message": api.messages, "recording": api.recordings}[kind]
         try:
+            api = client(app)
+            resource = {"call": api.calls, "message": api.messages,
+                        "recording": api.recordings}[kind]
             resource(sid).delete()
             gone = True
         except TwilioRestException as exc:
             gone = exc.status == 404  # already gone is as good as deleted
         except (TwilioException, OSError):
+            gone = False
+        except Exception:  # noqa: BLE001 - counted as a try, so the row cannot loop for ever
+            log.exception("unexpected error deleting a %s record at Twilio", kind)
             gone = False
         with sessions() as db, db.begin():
             if gone or attempts + 1 >= GIVE_UP_AFTER:

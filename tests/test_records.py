@@ -8,8 +8,9 @@ from pathlib import Path
 from sqlalchemy import select
 
 from hotline import stats
-from hotline.retention import delete_at_provider, purge
-from hotline.store import AuditEvent, Call, Conversation, PeerLoad, ProviderRecord, StatEvent
+from hotline.retention import GIVE_UP_AFTER, delete_at_provider, purge
+from hotline.store import (AuditEvent, Call, Conversation, PeerLoad, ProviderRecord, StatEvent,
+                           Voicemail)
 from hotline.testing.fake_twilio import Phone
 from tests.conftest import ALICE, CAROL, CHICAGO, DIRECTOR
 from tests.sms_fixtures import phones  # noqa: F401 - fixture
@@ -81,12 +82,14 @@ def test_a_day_of_mixed_traffic_gives_exactly_the_expected_statistics(phones, ap
     assert (november["voice"].shown, november["text"].shown) == ("5", "3")
     figures = dict(report.figures)
     assert figures["Contacts"] == "8"
-    assert figures["Answered by a person"] == "63%"  # 5 of 8
-    assert figures["Answered at step 1"] == "60%"  # 3 of 5
+    assert figures["Answered by a person"] == "63%"  # 5 of 8; the other 3 ended 2 + 1
     assert figures["Median time to a person"] == "37 s"
     assert figures["90th percentile time to a person"] == "120 s"
-    assert figures["Escalated to the clinical director"] == "<3"  # one: too few to show
-    assert figures["Flagged urgent"] == "<3"
+    assert figures["Answered at step 1"] == "hidden"  # 3 of 5 would say 2 went further
+    assert figures["Escalated to the clinical director"] == "hidden"  # one: too few to show
+    assert figures["Reached the fallback"] == "hidden"
+    assert figures["Ended before reaching a person"] == "hidden"
+    assert figures["Flagged urgent"] == "hidden"
     assert figures["After hours (outside Mon-Fri 08:00-17:00)"] == "0%"
 
 
@@ -154,6 +157,60 @@ def test_purge_dry_run_counts_and_keeps_everything(phones, app, clock):
     [audit] = rows(app, AuditEvent)
     assert (audit.action, audit.actor) == ("purge", "coordinator")
     assert "1 duplicate-check message ids" in audit.detail
+
+
+def test_an_hourly_purge_with_nothing_to_delete_leaves_no_audit_row(app, clock):
+    for hour in range(48):
+        assert not any(purge(app, clock.now + timedelta(hours=hour)).values())
+    assert rows(app, AuditEvent) == []
+
+
+def add(app, *records):
+    with app.extensions["hotline.sessions"]() as db, db.begin():
+        db.add_all(records)
+
+
+def test_a_twilio_record_still_being_retried_is_never_purged_however_old(app, clock):
+    add(app, ProviderRecord(sid="RE" + "1" * 32, kind="recording", attempts=GIVE_UP_AFTER - 1,
+                            next_try_at=clock.now - timedelta(days=30)))
+    counts = purge(app, clock.now)
+    assert counts["Twilio records whose deletion tries ran out"] == 0
+    assert [r.sid for r in rows(app, ProviderRecord)] == ["RE" + "1" * 32]
+
+
+def test_a_twilio_record_whose_tries_ran_out_is_purged(app, clock):
+    add(app, ProviderRecord(sid="SM" + "2" * 32, kind="message", attempts=GIVE_UP_AFTER,
+                            next_try_at=clock.now))
+    assert purge(app, clock.now)["Twilio records whose deletion tries ran out"] == 1
+    assert rows(app, ProviderRecord) == []
+
+
+def test_deleting_at_twilio_gives_up_after_its_tries_when_twilio_keeps_failing(
+        phones, app, clock):
+    at(clock, 9)
+    phones.text(TEXTERS[0], BODIES[0])
+    phones.rest.fail_deletes(10_000)
+    later = clock.now
+    for _ in range(GIVE_UP_AFTER):
+        later += timedelta(hours=7)  # past the longest backoff
+        delete_at_provider(app, later)
+    assert rows(app, ProviderRecord) == []
+    assert phones.rest.deleted == []
+
+
+def test_a_voicemail_never_played_goes_after_a_day_and_its_recording_is_deleted_at_twilio(
+        app, clock):
+    sid = "RE" + "3" * 32
+    add(app, Voicemail(recording_sid=sid, created_at=clock.now, attempts=0,
+                       next_try_at=clock.now))
+    assert purge(app, clock.now + timedelta(hours=23))[
+        "voicemails never played (their recordings are deleted at Twilio)"] == 0
+    counts = purge(app, clock.now + timedelta(hours=25))
+    assert counts["voicemails never played (their recordings are deleted at Twilio)"] == 1
+    assert rows(app, Voicemail) == []
+    assert [(r.sid, r.kind) for r in rows(app, ProviderRecord)] == [(sid, "recording")]
+    [entry] = rows(app, AuditEvent)
+    assert "1 voicemails never played" in entry.detail
 
 
 def test_a_config_reload_is_audited_without_any_number(app, rotation_file):

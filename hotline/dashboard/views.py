@@ -404,7 +404,8 @@ def _report(tz, start: datetime, end: datetime) -> stats.Report:
     with current_app.extensions["hotline.sessions"]() as db:
         events = db.scalars(select(StatEvent).where(StatEvent.hour >= start,
                                                     StatEvent.hour < end)).all()
-    return stats.build(events, start, end, tz)  # the report's own small-cell threshold
+    # The same threshold as `hotline stats`, so the page and the report agree.
+    return stats.build(events, start, end, tz, stats.configured_k(current_app.config))
 
 
 @bp.get("/statistics")
