@@ -16,34 +16,45 @@ from sqlalchemy.exc import IntegrityError
 from .store import Outbox, SendWindow
 
 
+def limit(app) -> int:
+    return int(app.config.get("HOTLINE_SEND_RATE") or 0)
+
+
 def take_slot(app, number: str, now: datetime) -> bool:
     """Claim one send in the current second; False when the second is full."""
-    limit = int(app.config.get("HOTLINE_SEND_RATE") or 0)
-    if limit <= 0:
+    if limit(app) <= 0:
         return True
-    second = int(now.timestamp())
     with app.extensions["hotline.sessions"]() as db, db.begin():
-        if db.execute(update(SendWindow)
-                      .where(SendWindow.number == number, SendWindow.second == second,
-                             SendWindow.count < limit)
-                      .values(count=SendWindow.count + 1)).rowcount == 1:
-            return True
-        if db.execute(update(SendWindow)
-                      .where(SendWindow.number == number, SendWindow.second < second)
-                      .values(second=second, count=1)).rowcount == 1:
-            return True
-        if db.get(SendWindow, number) is not None:
-            return False
-        try:
-            with db.begin_nested():
-                db.add(SendWindow(number=number, second=second, count=1))
-            return True
-        except IntegrityError:  # another worker created it this instant and took the slot
-            return False
+        return _claim(db, number, now, limit(app))
 
 
-def waiting_ahead(app, urgent: bool, now: datetime) -> bool:
-    """Is a text of at least this priority already waiting? Then this one queues behind it."""
-    with app.extensions["hotline.sessions"]() as db:
-        return db.scalar(select(Outbox.id).where(
-            Outbox.next_try_at <= now, Outbox.priority >= (1 if urgent else 0)).limit(1)) is not None
+def may_send(app, number: str, urgent: bool, now: datetime) -> bool:
+    """For a new text: nothing of its priority waits before it, and a slot is free
+    (one round of the database for both). Without a limit nothing is ever held."""
+    if limit(app) <= 0:
+        return True
+    with app.extensions["hotline.sessions"]() as db, db.begin():
+        ahead = db.scalar(select(Outbox.id).where(
+            Outbox.next_try_at <= now, Outbox.priority >= (1 if urgent else 0)).limit(1))
+        return ahead is None and _claim(db, number, now, limit(app))
+
+
+def _claim(db, number: str, now: datetime, per_second: int) -> bool:
+    second = int(now.timestamp())
+    if db.execute(update(SendWindow)
+                  .where(SendWindow.number == number, SendWindow.second == second,
+                         SendWindow.count < per_second)
+                  .values(count=SendWindow.count + 1)).rowcount == 1:
+        return True
+    if db.execute(update(SendWindow)
+                  .where(SendWindow.number == number, SendWindow.second < second)
+                  .values(second=second, count=1)).rowcount == 1:
+        return True
+    if db.get(SendWindow, number) is not None:
+        return False
+    try:
+        with db.begin_nested():
+            db.add(SendWindow(number=number, second=second, count=1))
+        return True
+    except IntegrityError:  # another worker created it this instant and took the slot
+        return False

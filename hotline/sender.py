@@ -21,7 +21,7 @@ from twilio.base.exceptions import TwilioException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from .rate import take_slot, waiting_ahead
+from .rate import may_send
 from .store import Notice, Outbox
 
 log = logging.getLogger(__name__)
@@ -149,6 +149,7 @@ def send_all(app, program: str, texts: list[Text], now: datetime) -> list[Text]:
     opted_out: list[Text] = []
     queue: list[Text] = []  # Twilio failed: retry with backoff
     held: list[Text] = []  # over the rate: send as soon as a slot frees
+    sent: list[tuple[str, Text]] = []
     for text in sorted(texts, key=lambda t: (not isinstance(t, Bridge), not t.urgent)):
         if isinstance(text, Bridge):
             try:
@@ -163,7 +164,7 @@ def send_all(app, program: str, texts: list[Text], now: datetime) -> list[Text]:
         if queue:  # Twilio is struggling: do not make the webhook wait on every send
             queue.append(text)
             continue
-        if waiting_ahead(app, text.urgent, now) or not take_slot(app, program, now):
+        if not may_send(app, program, text.urgent, now):
             held.append(text)  # over the number's rate: the clock releases it in order
             continue
         try:
@@ -179,7 +180,8 @@ def send_all(app, program: str, texts: list[Text], now: datetime) -> list[Text]:
             else:
                 log.warning("Twilio refused a text (error %s)", exc.code)
             continue
-        record_sent(app, sid, text, now)
+        sent.append((sid, text))
+    record_sent_all(app, sent, now)  # one transaction for the batch
     if queue:
         enqueue(app, queue, now)
     if held:
@@ -188,18 +190,27 @@ def send_all(app, program: str, texts: list[Text], now: datetime) -> list[Text]:
 
 
 def record_sent(app, sid: str, text: Text | Bridge, now: datetime) -> None:
-    """Remember a sent text's SID: to delete Twilio's copy later, and for a peer
-    notice, to learn from its status callback whether it reached them."""
+    record_sent_all(app, [(sid, text)], now)
+
+
+def record_sent_all(app, sent: list[tuple[str, Text | Bridge]], now: datetime) -> None:
+    """Remember sent texts' SIDs: to delete Twilio's copies later, and for peer
+    notices, to learn from their status callbacks whether they reached them. Their
+    staged rows go: Twilio has them."""
     from .retention import forget_at_provider
 
+    if not sent:
+        return
     with app.extensions["hotline.sessions"]() as db, db.begin():
-        if isinstance(text, Text) and text.outbox_id is not None:
-            db.execute(delete(Outbox).where(Outbox.id == text.outbox_id))
-        forget_at_provider(app, db, sid, "call" if isinstance(text, Bridge) else "message", now)
-        if isinstance(text, Text) and text.peer_id is not None \
-                and text.conversation_id is not None:
-            db.add(Notice(message_sid=sid, conversation_id=text.conversation_id,
-                          peer_id=text.peer_id, attempt=text.attempt or 0, status="queued"))
+        for sid, text in sent:
+            if isinstance(text, Text) and text.outbox_id is not None:
+                db.execute(delete(Outbox).where(Outbox.id == text.outbox_id))
+            forget_at_provider(app, db, sid, "call" if isinstance(text, Bridge) else "message",
+                               now)
+            if isinstance(text, Text) and text.peer_id is not None \
+                    and text.conversation_id is not None:
+                db.add(Notice(message_sid=sid, conversation_id=text.conversation_id,
+                              peer_id=text.peer_id, attempt=text.attempt or 0, status="queued"))
 
 
 def unstage(app, text: Text) -> None:
