@@ -112,7 +112,6 @@ def _empty() -> VoiceResponse:
 @twilio_webhook(_emergency_incoming)
 def incoming():
     loaded = rotation()
-    config = loaded.config
     sid = request.form["CallSid"]
     t = now()
     try:

@@ -82,7 +82,7 @@ def recording():
 @twilio_webhook(_hangup)
 def play():
     """On the director's phone: a key press first, so their own voicemail never gets it."""
-    from .voice import dial_out, say
+    from .voice import say
     config = rotation().config
     sid = request.args.get("rec", "")
     resp = VoiceResponse()

@@ -18,7 +18,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -29,6 +28,7 @@ from sqlalchemy import create_engine, text
 
 from hotline.testing.fake_twilio import ACCOUNT_SID
 from hotline.testing.rest_server import RestServer
+from tests import waiting
 from tests.conftest import ALICE, CAROL, PROGRAM, TOKEN
 
 pytestmark = pytest.mark.e2e
@@ -59,15 +59,8 @@ escalation:
 """
 
 
-def wait_for(what, check, bound=BOUND, every=0.1):
-    deadline = time.monotonic() + bound
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {bound} s: {what}")
-        time.sleep(every)
+def wait_for(what, check, bound=BOUND):
+    return waiting.wait_for(what, check, bound)
 
 
 @pytest.fixture(scope="module")

@@ -22,13 +22,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 import requests  # the twilio library's own HTTP client, so always installed
 
+from tests import waiting
 from tests.conftest import CHICAGO, ROTATION
 
 pytestmark = pytest.mark.e2e
@@ -76,16 +76,8 @@ def rotation_from_today(tmp_path) -> Path:
     return path
 
 
-def wait_for(what: str, check, log: Path, bound: float = BOUND, every: float = 0.2):
-    deadline = time.monotonic() + bound
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
-            raise AssertionError(f"not within {bound} s: {what}\n--- hotline run ---\n{tail}")
-        time.sleep(every)
+def wait_for(what: str, check, log: Path, bound: float = BOUND):
+    return waiting.wait_for(what, check, bound, every=0.2, log=log)
 
 
 class Line:

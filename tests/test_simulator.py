@@ -12,7 +12,7 @@ from hotline.app import create_app
 from hotline.simulator.transport import InProcessHttpClient
 from hotline.store import Call, StatEvent
 from hotline.testing.fake_twilio import ACCOUNT_SID
-from tests.conftest import ALICE, CAROL, OFFICER, TOKEN
+from tests.conftest import ALICE, OFFICER, TOKEN
 
 HEADERS = {"X-Hotline-Simulator": "1"}
 

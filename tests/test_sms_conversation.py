@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from hotline.store import AuditEvent, Conversation, StatEvent
 from tests.conftest import ALICE, BOB, CAROL, DIRECTOR, OFFICER, PROGRAM, ROTATION
-from tests.sms_fixtures import Phones, phones  # noqa: F401 - fixture
+from tests.sms_fixtures import phones  # noqa: F401 - fixture
 
 
 def rows(app, model):
