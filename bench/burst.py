@@ -58,7 +58,7 @@ def run(texts: int, seconds: float, send_rate: int, drain_limit: float) -> dict:
 
 def analyse(texts, seconds, t0, sent_by, start, results, sent) -> dict:
     lat = [(r[1] - r[0]) * 1000 for r in results]
-    answered = sum(r[2] == 200 and "<Message>" in r[3] for r in results)
+    answered = sum(r[2] == 200 and "<Message" in r[3] for r in results)
     rate = texts / seconds
     # An urgent text's answer carries a second <Message> (911/988 and "our clinician").
     urgent_reply = sum(r[2] == 200 and "our clinician" in r[3] for r in results

@@ -194,7 +194,7 @@ def run_rest(rate: float, fail_s: float, slow_s: float, limit: float) -> list[st
         lat["500s" if 10 <= t < 10 + fail_s else "slow" if 10 + fail_s <= t < 10 + fail_s + slow_s
             else "healthy"].append((done - due, status, body))
     rows = [[k, len(v), f"{c.percentile([x[0] for x in v], 50):.2f} s", f"{c.percentile([x[0] for x in v], 99):.2f} s",
-             sum(x[0] > 15 for x in v), sum(x[1] != 200 or "<Message>" not in x[2] for x in v)]
+             sum(x[0] > 15 for x in v), sum(x[1] != 200 or "<Message" not in x[2] for x in v)]
             for k, v in lat.items()]
     lost = n - len(delivered)
     dupes = sum(v - 1 for v in delivered.values())

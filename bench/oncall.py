@@ -240,8 +240,9 @@ def cpu_name() -> str:
 
 def write_doc(table: list[str], ratio: float) -> Path:
     """Regenerate our section of docs/benchmarks.md, leaving the rest as it is."""
-    section = "\n".join([
-        DOC_HEADING, "",
+    import common  # bench/common.py, beside this file
+
+    return common.write_section(DOC_HEADING, [
         f"Measured {date.today().isoformat()} on {os.cpu_count()} CPUs ({cpu_name()}), "
         f"Python {platform.python_version()}, {platform.system()} {platform.machine()}, "
         f"recurring-ical-events {version('recurring-ical-events')}, "
@@ -255,17 +256,7 @@ def write_doc(table: list[str], ratio: float) -> Path:
         "described below.", "",
         *table, "",
         f"hotline is **{ratio:,.0f}x** faster per lookup than recurring-ical-events on the "
-        "same questions in the same run.", "", ""])
-    path = ROOT / "docs" / "benchmarks.md"
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    # Replace our section up to the next "## " heading; keep everything else.
-    pattern = re.compile(rf"^{re.escape(DOC_HEADING)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section, text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
-    return path.relative_to(ROOT)
+        "same questions in the same run."])
 
 
 if __name__ == "__main__":

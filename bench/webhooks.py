@@ -42,7 +42,7 @@ def ok(kind: str, status, body: str) -> bool:
     """A 200 that does what the caller needs: a Dial to a peer, or an auto-reply."""
     if status != 200:
         return False
-    return "<Dial" in body if kind == "voice" else "<Message>" in body
+    return "<Dial" in body if kind == "voice" else "<Message" in body
 
 
 def clear(db_url: str) -> None:
