@@ -33,3 +33,16 @@ def test_an_urgent_text_overtakes_routine_ones_waiting_for_the_rate(phones, app)
     phones.tick(1)
     assert phones.inbox(ALICE)[-1] == "Peer line #2: just checking in - reply YES to take #2"
     assert phones.inbox(BOB) == []
+
+
+def test_while_twilio_struggles_a_new_text_queues_behind_the_retries_instead_of_waiting(phones):
+    # No rate limit; Twilio answers the first notice with a 500, so it waits for a retry.
+    phones.rest.fail_next(1)
+    phones.text(OFFICER, "are you there")
+    phones.clock.advance(5)  # the retry is due, but the clock has not polled yet
+    tried = len(phones.rest.requests)
+    phones.text(OTHER, "need to talk")
+    assert len(phones.rest.requests) == tried  # the webhook did not try Twilio again
+    phones.tick(0)  # the clock sends both, the older first
+    assert phones.inbox(ALICE) == ["Peer line #1: are you there - reply YES to take #1",
+                                   "Peer line #2: need to talk - reply YES to take #2"]
