@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .store import Outbox, SendWindow
@@ -33,9 +33,13 @@ def may_send(app, number: str, urgent: bool, now: datetime) -> bool:
     (one round of the database for both). Even without a limit, texts due for a retry
     mean Twilio is struggling: a new one queues behind them rather than make its
     webhook wait out another timeout (and risk a duplicate if Twilio took it after all)."""
+    mine = 1 if urgent else 0
     with app.extensions["hotline.sessions"]() as db, db.begin():
-        ahead = db.scalar(select(Outbox.id).where(
-            Outbox.next_try_at <= now, Outbox.priority >= (1 if urgent else 0)).limit(1))
+        # An urgent text still on its way (staged by another webhook, or left by a dead
+        # one) is ahead of a routine one even before its retry is due.
+        ahead = db.scalar(select(Outbox.id).where(or_(
+            and_(Outbox.next_try_at <= now, Outbox.priority >= mine),
+            Outbox.priority > mine)).limit(1))
         return ahead is None and (limit(app) <= 0 or _claim(db, number, now, limit(app)))
 
 

@@ -1,6 +1,8 @@
 """A burst stays within the program number's send rate, and urgent texts go first."""
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import ALICE, BOB, DIRECTOR, OFFICER
 from tests.sms_fixtures import phones  # noqa: F401 - fixture
 
@@ -46,3 +48,16 @@ def test_while_twilio_struggles_a_new_text_queues_behind_the_retries_instead_of_
     phones.tick(0)  # the clock sends both, the older first
     assert phones.inbox(ALICE) == ["Peer line #1: are you there - reply YES to take #1",
                                    "Peer line #2: need to talk - reply YES to take #2"]
+
+
+def test_a_routine_text_waits_behind_an_urgent_notice_still_on_its_way(phones):
+    from hotline.testing.fake_rest import ProcessKilled
+
+    phones.rest.crash_next()  # the worker sending the urgent notice dies mid-request
+    with pytest.raises(ProcessKilled):
+        phones.text(OFFICER, "I have the pills in my hand")
+    phones.text(OTHER, "just checking in")  # routine: must not get to Alice first
+    assert phones.inbox(ALICE) == []
+    phones.tick(31)  # the dead worker's lease runs out; the clock sends in priority order
+    assert [b.split(":")[0] for b in phones.inbox(ALICE)] == ["URGENT Peer line #1",
+                                                              "Peer line #2"]
