@@ -54,8 +54,9 @@ def _setup(state) -> None:
 
 
 def _emergency() -> MessagingResponse:
-    """The database or the code is broken: point the texter at 988 and wake the
-    clinical director (best effort, from the rotation held in memory)."""
+    """The database or the code is broken: point the texter at a person (this line's
+    voice route, or 988) and wake the clinical director (best effort, from the rotation
+    held in memory)."""
     resp = MessagingResponse()
     loaded = last_good()
     resp.message(EMERGENCY if loaded is None else EMERGENCY_CALL_US)
@@ -66,7 +67,7 @@ def _emergency() -> MessagingResponse:
             send_one(current_app, loaded.config.program.number,
                      Text(loaded.config.clinical_director.phone,
                           "Peer line: texts could not be routed (system fault). Texters are "
-                          "told to call 988. Please check the router.", urgent=True))
+                          "told to call the line or 988. Please check the router.", urgent=True))
         except Exception:  # noqa: BLE001 - already on the emergency path
             log.exception("could not alert the clinical director")
     return resp
