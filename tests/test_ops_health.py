@@ -150,7 +150,7 @@ def test_doctor_flags_a_missing_messaging_fallback(deployment):
 def test_twilio_configure_sets_the_webhooks_then_doctor_is_happy(deployment, database_url,
                                                                   monkeypatch):
     sid = deployment.add_number(PROGRAM, voice_url="https://demo.twilio.com/welcome/voice/")
-    deployment.add_number("+12625550999")  # another number on the account: untouched
+    deployment.add_number("+12625550198")  # another number on the account: untouched
     monkeypatch.setenv("HOTLINE_VOICE_FALLBACK_URL", "https://handler.twilio.com/twiml/EH9")
     monkeypatch.setenv("HOTLINE_SMS_FALLBACK_URL", "https://handler.twilio.com/twiml/EH8")
     dry = CliRunner().invoke(cli, ["twilio", "configure", "--dry-run"])
