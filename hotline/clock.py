@@ -16,7 +16,7 @@ from sqlalchemy import delete, select, update
 
 from . import texting as tx
 from .sender import (MAX_ATTEMPTS, OPTED_OUT, Refused, TemporaryFailure, as_text, backoff,
-                     record_sent, send_one, stage)
+                     drop_outbox_row, record_sent, send_one, stage)
 from .rate import take_slot
 from . import voicemail
 from .retention import delete_at_provider, purge
@@ -135,17 +135,11 @@ def retry_outbox(app, now: datetime) -> None:
                         attempts=attempts + 1, next_try_at=now + backoff(attempts + 1)))
             break  # Twilio is still struggling: leave the rest for the next poll
         except Refused as exc:
-            _forget(app, row_id)
+            drop_outbox_row(app, row_id)
             if exc.code == OPTED_OUT:
                 tx.report_opt_outs(app, [text], now)
             continue
-        _forget(app, row_id)
-        record_sent(app, sid, text, now)
-
-
-def _forget(app, row_id: int) -> None:
-    with _sessions(app)() as db, db.begin():
-        db.execute(delete(Outbox).where(Outbox.id == row_id))
+        record_sent(app, sid, text, now)  # drops its row in the same transaction
 
 
 def close_idle(app, now: datetime) -> None:

@@ -150,6 +150,8 @@ def send_all(app, program: str, texts: list[Text], now: datetime) -> list[Text]:
     queue: list[Text] = []  # Twilio failed: retry with backoff
     held: list[Text] = []  # over the rate: send as soon as a slot frees
     sent: list[tuple[str, Text]] = []
+    # Its sent texts' rows go only when the batch is recorded: they hold nothing back.
+    own = tuple(t.outbox_id for t in texts if isinstance(t, Text) and t.outbox_id is not None)
     for text in sorted(texts, key=lambda t: (not isinstance(t, Bridge), not t.urgent)):
         if isinstance(text, Bridge):
             try:
@@ -164,7 +166,7 @@ def send_all(app, program: str, texts: list[Text], now: datetime) -> list[Text]:
         if queue:  # Twilio is struggling: do not make the webhook wait on every send
             queue.append(text)
             continue
-        if not may_send(app, program, text.urgent, now):
+        if not may_send(app, program, text.urgent, now, own):
             held.append(text)  # over the number's rate: the clock releases it in order
             continue
         try:
@@ -215,8 +217,13 @@ def record_sent_all(app, sent: list[tuple[str, Text | Bridge]], now: datetime) -
 
 def unstage(app, text: Text) -> None:
     if text.outbox_id is not None:
-        with app.extensions["hotline.sessions"]() as db, db.begin():
-            db.execute(delete(Outbox).where(Outbox.id == text.outbox_id))
+        drop_outbox_row(app, text.outbox_id)
+
+
+def drop_outbox_row(app, row_id: int) -> None:
+    """A text Twilio has, or will never take: its sealed copy goes."""
+    with app.extensions["hotline.sessions"]() as db, db.begin():
+        db.execute(delete(Outbox).where(Outbox.id == row_id))
 
 
 def enqueue(app, texts: list[Text], now: datetime, throttled: bool = False) -> None:
@@ -245,4 +252,4 @@ def backoff(attempts: int) -> timedelta:
 def as_text(vault, row: Outbox) -> Text:
     return Text(to=vault.open(row.to_enc), body=vault.open(row.body_enc), urgent=row.priority > 0,
                 conversation_id=row.conversation_id, peer_id=row.peer_id, attempt=row.attempt,
-                to_texter=row.to_texter)
+                to_texter=row.to_texter, outbox_id=row.id)
