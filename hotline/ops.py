@@ -87,12 +87,10 @@ def wanted_webhooks(app) -> dict[str, str]:
               "status_callback": f"{base}/voice/status", "status_callback_method": "POST",
               "sms_url": f"{base}/sms/incoming", "sms_method": "POST"}
     # Hosted apart from the app (TwiML Bins): Twilio turns to them when the app is down.
-    fallback = os.environ.get("HOTLINE_VOICE_FALLBACK_URL")
-    if fallback:
-        wanted.update(voice_fallback_url=fallback, voice_fallback_method="POST")
-    sms_fallback = os.environ.get("HOTLINE_SMS_FALLBACK_URL")
-    if sms_fallback:
-        wanted.update(sms_fallback_url=sms_fallback, sms_fallback_method="POST")
+    for kind in ("voice", "sms"):
+        fallback = os.environ.get(f"HOTLINE_{kind.upper()}_FALLBACK_URL")
+        if fallback:
+            wanted.update({f"{kind}_fallback_url": fallback, f"{kind}_fallback_method": "POST"})
     return wanted
 
 
