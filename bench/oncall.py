@@ -29,7 +29,8 @@ import recurring_ical_events
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run from a checkout even if hotline is not installed
-from hotline.config import parse, parse_duration  # noqa: E402
+from hotline.rotation.durations import parse_duration  # noqa: E402
+from hotline.rotation.reader import parse  # noqa: E402
 from hotline.schedule import Schedule  # noqa: E402
 
 SEED = 2027

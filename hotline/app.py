@@ -9,10 +9,10 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import redact
-from .rotation_source import RotationSource
-from . import migrations
-from .store import make_engine, make_sessions
+from hotline import redact
+from hotline.rotation.source import RotationSource
+from hotline.ops import migrations
+from hotline.store import make_engine, make_sessions
 
 log = logging.getLogger(__name__)
 
@@ -90,15 +90,17 @@ def create_app(settings: dict | None = None, instance_path: str | None = None,
         # Calls must still reach the clinical director while the database is away.
         log.exception("database unavailable at start-up; webhooks use the emergency route")
 
-    from . import health, sms, voice
-    from . import dashboard
+    from hotline.ops import health
+    from hotline.text import webhooks as sms
+    from hotline.voice import calls as voice
+    from hotline import dashboard
     app.register_blueprint(health.bp)
     app.register_blueprint(voice.bp)
     app.register_blueprint(voice.voicemail.bp)
     app.register_blueprint(sms.bp)
     app.register_blueprint(dashboard.bp)  # coordinator pages; see docs/dashboard.md
     if app.config.get("HOTLINE_SIMULATOR"):
-        from . import simulator
+        from hotline import simulator
         app.register_blueprint(simulator.bp)  # local phones playing Twilio; docs/simulator.md
     return app
 
@@ -115,11 +117,7 @@ def _check_security(app: Flask) -> None:
 
 
 def _audit_reload(app: Flask, loaded) -> None:
-    from . import audit
+    from hotline.records import audit
     with app.extensions["hotline.sessions"]() as db, db.begin():
         audit.record(db, app.config["HOTLINE_CLOCK"](), audit.CONFIG_RELOAD, "rotation file",
                      f"{loaded.origin}: {len(loaded.config.peers)} peers")
-
-
-def rotation_source(app: Flask) -> RotationSource:
-    return app.extensions["hotline.rotation"]

@@ -14,13 +14,13 @@ from datetime import datetime, timedelta
 from cryptography.fernet import InvalidToken
 from sqlalchemy import delete, select, update
 
-from . import texting as tx
-from .sender import (MAX_ATTEMPTS, OPTED_OUT, Refused, TemporaryFailure, as_text, backoff,
+from hotline.text import conversations as tx
+from hotline.text.outbox import (MAX_ATTEMPTS, OPTED_OUT, Refused, TemporaryFailure, as_text, backoff,
                      drop_outbox_row, record_sent, send_one, stage)
-from .rate import take_slot
-from . import voicemail
-from .retention import delete_at_provider, purge
-from .store import Conversation, Outbox
+from hotline.text.rate import take_slot
+from hotline.voice import voicemail
+from hotline.records.retention import delete_at_provider, purge
+from hotline.store import Conversation, Outbox
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ def heartbeat(app, now: datetime) -> None:
     """The one clock_heartbeat row says when the clock last finished a poll."""
     from sqlalchemy.exc import IntegrityError
 
-    from .store import ClockHeartbeat
+    from hotline.store import ClockHeartbeat
 
     with _sessions(app)() as db, db.begin():
         if db.execute(update(ClockHeartbeat).where(ClockHeartbeat.id == 1)

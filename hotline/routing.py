@@ -20,8 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .model import CLINICAL_DIRECTOR, Config, Fallback, MenuOption, Person
-from .schedule import Schedule
+from hotline.rotation.model import CLINICAL_DIRECTOR, Config, Fallback, MenuOption, Person
+from hotline.schedule import Schedule
 
 PREFERENCE_ROUND = -1
 MAX_PARALLEL = 10

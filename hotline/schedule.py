@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from .model import CLINICAL_DIRECTOR, Config, Override, Person, Rotation, Step
+from hotline.rotation.model import CLINICAL_DIRECTOR, Config, Override, Person, Rotation, Step
 
 
 def first_instant(wall: datetime, tz: ZoneInfo) -> float:

@@ -17,7 +17,7 @@ import phonenumbers
 from flask import Response, abort, current_app, request
 from twilio.request_validator import RequestValidator
 
-from .rotation_source import Loaded
+from hotline.rotation.source import Loaded
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ PUBLIC = "https://hotline.example.org"
 
 def text_line(app, rest: FakeRest):
     # No send-rate limit by default: most tests send several texts in one fake instant.
-    # tests/test_sms_rate.py covers the limit itself.
+    # tests/text/test_rate.py covers the limit itself.
     app.config.update(TWILIO_HTTP_CLIENT=rest, TWILIO_ACCOUNT_SID=ACCOUNT_SID,
                       HOTLINE_PUBLIC_URL=PUBLIC, HOTLINE_SEND_RATE=0)
     return app

@@ -1,5 +1,5 @@
 """The coordinator dashboard (Flask blueprint `dashboard`, under /dashboard).
 See docs/dashboard.md."""
-from .views import bp
+from hotline.dashboard.views import bp
 
 __all__ = ["bp"]

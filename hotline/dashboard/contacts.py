@@ -19,9 +19,9 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from .. import store
-from ..model import Config
-from ..routing import step_number
+from hotline import store
+from hotline.rotation.model import Config
+from hotline.routing import step_number
 
 log = logging.getLogger(__name__)
 

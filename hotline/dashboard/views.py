@@ -34,13 +34,13 @@ from flask import (Blueprint, Response, abort, current_app, g, redirect, render_
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from .. import stats
-from ..model import CLINICAL_DIRECTOR, Config
-from ..rotation_source import Loaded, NoRotation
-from ..schedule import localize
-from ..store import StatEvent
-from .accounts import LoginThrottle, User, parse_users, verify
-from .contacts import open_contacts
+from hotline.records import stats
+from hotline.rotation.model import CLINICAL_DIRECTOR, Config
+from hotline.rotation.source import Loaded, NoRotation
+from hotline.schedule import localize
+from hotline.store import StatEvent
+from hotline.dashboard.accounts import LoginThrottle, User, parse_users, verify
+from hotline.dashboard.contacts import open_contacts
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ _mask = "[number]"
 def _setup(state) -> None:
     app = state.app
     if not app.secret_key:
-        from ..crypto import instance_secret
+        from hotline.crypto import instance_secret
         secret = app.config.get("HOTLINE_SECRET_KEY") or instance_secret(Path(app.instance_path))
         # Its own key, derived from the one secret, so the session signature and the
         # text line's encryption keys never share key material.

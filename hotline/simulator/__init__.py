@@ -6,6 +6,6 @@ webhooks to the router, executes the TwiML it gets back, and serves the part
 of Twilio's REST API the router sends through (TWILIO_API_BASE). See
 docs/simulator.md. Registered only when HOTLINE_SIMULATOR is on.
 """
-from .views import bp
+from hotline.simulator.views import bp
 
 __all__ = ["bp"]

@@ -16,7 +16,7 @@ import logging
 import threading
 from datetime import datetime, timedelta, timezone
 
-from ..clock import main_loop, run_due
+from hotline.clock import main_loop, run_due
 
 log = logging.getLogger(__name__)
 

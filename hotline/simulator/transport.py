@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from twilio.http import HttpClient
 from twilio.http.response import Response
 
-from ..sender import rebase
+from hotline.twilio_client import rebase
 
 
 class InProcessHttpClient(HttpClient):

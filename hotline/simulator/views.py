@@ -16,8 +16,8 @@ from datetime import datetime, timezone
 from flask import (Blueprint, Response, abort, current_app, jsonify, redirect,
                    render_template, request, url_for)
 
-from .carrier import Simulator
-from .timing import Beat, OffsetClock, fast_forward
+from hotline.simulator.carrier import Simulator
+from hotline.simulator.timing import Beat, OffsetClock, fast_forward
 
 bp = Blueprint("simulator", __name__, url_prefix="/simulator", template_folder="templates",
                static_folder="static")

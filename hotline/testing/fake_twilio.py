@@ -184,13 +184,13 @@ class FakeTwilio:
                     break
                 if verb.tag in ("Say", "Play"):
                     rec.heard.append((verb.text or "").strip())
-                    self.clock.advance(_speech_seconds(verb.text))
+                    self.clock.advance(speech_seconds(verb.text))
                 elif verb.tag == "Pause":
                     self.clock.advance(int(verb.get("length", 1)))
                 elif verb.tag == "Gather":
                     for child in verb:
                         rec.heard.append((child.text or "").strip())
-                        self.clock.advance(_speech_seconds(child.text))
+                        self.clock.advance(speech_seconds(child.text))
                     if keys:
                         jumped = (verb.get("action") or url, {**params, "Digits": keys.pop(0)})
                     else:
@@ -374,6 +374,6 @@ class FakeTwilio:
         return True
 
 
-def _speech_seconds(text: str | None) -> float:
+def speech_seconds(text: str | None) -> float:
     # About 2.5 words a second, as Twilio's text-to-speech reads.
     return max(1.0, len((text or "").split()) / 2.5)

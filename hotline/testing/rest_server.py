@@ -10,7 +10,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
-from .fake_rest import FakeRest
+from hotline.testing.fake_rest import FakeRest
 
 
 class RestServer:

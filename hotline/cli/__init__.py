@@ -1,0 +1,30 @@
+"""The `hotline` command, one module per command group.
+
+It is a FlaskGroup, so `hotline run` serves the app as `flask run` would. The
+rotation commands (cli/rotation.py) need only the file; the operations commands
+(cli/ops.py) and the records commands (cli/records.py) build the app.
+"""
+from __future__ import annotations
+
+import click
+from flask.cli import FlaskGroup
+
+from hotline.cli import ops, records, rotation
+from hotline.dashboard.accounts import dashboard_user
+
+
+def _create_app():
+    from hotline.app import create_app
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False,
+             load_dotenv=False)
+def cli():
+    """Police peer-support line router."""
+
+
+for _command in (rotation.check, rotation.oncall, rotation.schedule, rotation.ics,
+                 ops.db, ops.doctor, ops.twilio, ops.clock_command,
+                 records.stats, records.purge, records.audit, dashboard_user):
+    cli.add_command(_command)

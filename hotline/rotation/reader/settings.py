@@ -1,0 +1,73 @@
+"""What callers and texters hear: the voice and sms wording, and the voice menu."""
+from __future__ import annotations
+
+import yaml
+
+from hotline.rotation.model import MenuOption, SmsSettings, VoiceSettings
+from hotline.rotation.reader.nodes import NodeReader
+
+
+def read_voice(r: NodeReader, node) -> VoiceSettings | None:
+    texts = ("greeting", "menu_prompt", "whisper", "hold", "goodbye", "voice", "language")
+    m = r.mapping(node, "voice", (), texts + ("menu", "voicemail"))
+    if m is None:
+        return None
+    values: dict = {k: r.text(m[k], f"voice {k}") for k in texts if k in m}
+    if "voicemail" in m:
+        flag = (r.text(m["voicemail"], "voice voicemail") or "").lower()
+        if flag not in ("true", "false", "yes", "no", "on", "off"):
+            r.error(m["voicemail"], "voicemail should be true or false")
+        values["voicemail"] = flag in ("true", "yes", "on")
+    if "menu" in m:
+        values["menu"] = read_menu(r, m["menu"])
+        if values["menu"] and "menu_prompt" not in values:
+            values["menu_prompt"] = " ".join(o.say for o in values["menu"])
+    if any(v is None for v in values.values()):
+        return None
+    return VoiceSettings(**values)
+
+
+def read_sms(r: NodeReader, node) -> SmsSettings | None:
+    texts = ("welcome", "urgent", "joined", "fallback", "new_peer", "calling", "closed",
+             "idle_closed")
+    m = r.mapping(node, "sms", (), texts + ("urgent_phrases",))
+    if m is None:
+        return None
+    values: dict = {k: r.text(m[k], f"sms {k}") for k in texts if k in m}
+    if "urgent_phrases" in m:
+        phrases = tuple(v.lower() for v, _ in r.names(m["urgent_phrases"], "urgent_phrases"))
+        if not phrases:
+            r.error(m["urgent_phrases"], "urgent_phrases should list at least one phrase")
+            return None
+        values["urgent_phrases"] = phrases
+    if any(v is None for v in values.values()):
+        return None
+    return SmsSettings(**values)
+
+
+def read_menu(r: NodeReader, node) -> tuple[MenuOption, ...]:
+    if not isinstance(node, yaml.SequenceNode):
+        r.error(node, "voice menu should be a list of '- {digit: 2, key: ..., say: ...}' lines")
+        return ()
+    options = []
+    for item in node.value:
+        m = r.mapping(item, "a voice menu option", ("digit", "key", "say"),
+                         ("languages", "tags"))
+        if m is None or len(m) < 3:
+            continue
+        digit = r.text(m["digit"], "menu digit")
+        if digit not in tuple("23456789"):
+            r.error(m["digit"], "menu digit should be one of 2-9 (1 is kept for peers)")
+            continue
+        if any(o.digit == digit for o in options):
+            r.error(m["digit"], f"menu digit {digit} is used twice")
+            continue
+        langs = tuple(v.lower() for v, _ in r.names(m["languages"], "languages")) if "languages" in m else ()
+        tags = tuple(v.lower() for v, _ in r.names(m["tags"], "tags")) if "tags" in m else ()
+        if not langs and not tags:
+            r.error(item, "a menu option needs languages or tags to prefer")
+            continue
+        options.append(MenuOption(digit=digit, key=r.text(m["key"], "menu key") or digit,
+                                  say=r.text(m["say"], "menu say") or "",
+                                  languages=langs, tags=tags))
+    return tuple(options)

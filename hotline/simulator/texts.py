@@ -1,0 +1,70 @@
+"""The carrier's texts: a phone texts the line; the router sends through Messages.json."""
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from hotline.testing.fake_twilio import ACCOUNT_SID
+from hotline.simulator.records import Msg, Note, new_sid
+
+
+class Texts:
+    """Part of the Simulator (carrier.py); uses its locks, lists and HTTP boundary."""
+
+    def text(self, sender: str, body: str) -> None:
+        """`sender`'s phone texts the program number."""
+        program = self.program()
+        sid = new_sid("SM")
+        with self._log_lock:
+            self.messages.append(Msg(sid, sender, program, body, self.now()))
+        params = {"MessageSid": sid, "SmsSid": sid, "SmsMessageSid": sid,
+                  "AccountSid": ACCOUNT_SID, "MessagingServiceSid": "", "From": sender,
+                  "To": program, "Body": body, "NumMedia": "0", "NumSegments": "1",
+                  "SmsStatus": "received", "ApiVersion": "2010-04-01"}
+        resp = self.post("/sms/incoming", params)  # never under self.lock: it may send texts
+        if resp.status_code != 200:
+            self._note(sender, f"Not delivered (the line answered {resp.status_code})")
+            return
+        try:
+            root = ET.fromstring(resp.get_data())
+        except ET.ParseError:
+            return
+        for m in root.iter("Message"):
+            body_node = m.find("Body")
+            reply = Msg(new_sid("SM"), m.get("from") or program, m.get("to") or sender,
+                        (body_node.text if body_node is not None else m.text) or "", self.now())
+            with self._log_lock:
+                self.messages.append(reply)
+            # <Message action> is the reply's status callback (statusCallback, deprecated).
+            self._report(reply, m.get("action") or m.get("statusCallback"))
+
+    def rest_message(self, to: str, from_: str, body: str, status_callback: str | None) -> Msg:
+        """Messages.json: the router sends a text."""
+        msg = Msg(new_sid("SM"), from_, to, body, self.now())
+        with self._log_lock:
+            self.messages.append(msg)
+        self._report(msg, status_callback)
+        return msg
+
+    def _report(self, msg: Msg, status_callback: str | None) -> None:
+        """Queue a sent text's delivery reports, posted at the next tick, as Twilio does."""
+        if not status_callback:
+            return
+        status = "delivered" if msg.to in self.numbers() else "undelivered"
+        with self._queue_lock:
+            for s in ("sent", status):
+                self._queue.append(("status", status_callback,
+                                    {"MessageSid": msg.sid, "SmsSid": msg.sid,
+                                     "MessageStatus": s, "SmsStatus": s,
+                                     "AccountSid": ACCOUNT_SID, "From": msg.from_, "To": msg.to,
+                                     **({"ErrorCode": "30006"} if s == "undelivered" else {})}))
+
+    def rest_call(self, to: str, from_: str, url: str, status_callback: str | None) -> str:
+        """Calls.json: the router places a call (a peer's CALL). It rings at the next tick."""
+        sid = new_sid("CA")
+        with self._queue_lock:
+            self._queue.append(("call", sid, to, from_, url, status_callback))
+        return sid
+
+    def _note(self, number: str, text: str) -> None:
+        with self._log_lock:
+            self.notes.append(Note(number, text, self.now()))

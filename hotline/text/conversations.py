@@ -1,0 +1,206 @@
+"""Text conversations: open, notify a step, take, relay, escalate, close.
+
+Shared by the webhooks (hotline/text/webhooks.py) and the clock (hotline/clock.py).
+Functions here only change rows and append outgoing texts to a list; the
+caller sends that list with `deliver` once its transaction has committed, so
+nothing is sent for a decision that rolled back and no lock is held while
+Twilio answers.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime
+
+from sqlalchemy import delete, select, text
+
+from hotline.rotation.model import CLINICAL_DIRECTOR, Config
+from hotline.routing import Contact, GiveUp, next_ring, step_number
+from hotline.text.outbox import OPTED_OUT, Text, send_all
+from hotline.records.stats import length_bucket
+from hotline.store import Conversation, Notice, StatEvent
+
+log = logging.getLogger(__name__)
+
+# The whole first message goes in the notice: the peer deciding to take it must see what
+# the officer wrote, and it is not stored to show later. Cut only near Twilio's 1,600.
+NOTICE_PREVIEW = 1400
+
+
+def vault(app):
+    return app.extensions["hotline.vault"]
+
+
+def short(body: str, limit: int = NOTICE_PREVIEW) -> str:
+    flat = " ".join(body.split())
+    return flat if len(flat) <= limit else flat[: limit - 3].rstrip() + "..."
+
+
+def is_urgent(config: Config, body: str) -> bool:
+    """Whole words or phrases only, so "gunnery" or "legend it" do not trip it."""
+    return any(re.search(r"(?<!\w)" + re.escape(p) + r"(?!\w)", body, re.IGNORECASE)
+               for p in config.sms.urgent_phrases)
+
+
+def find_open(db, app, number: str) -> Conversation | None:
+    return db.scalar(select(Conversation).where(
+        Conversation.texter_hash == vault(app).lookup(number)))
+
+
+def texter_of(app, conv: Conversation) -> str:
+    return vault(app).open(conv.texter_enc)
+
+
+def notified(conv: Conversation, current_only: bool = False) -> list[str]:
+    """Person ids told about this conversation (the current step's only, if asked)."""
+    ids = [pid for a, pid in conv.tried if not current_only or a == conv.attempt]
+    ids += list(conv.alerted)
+    return list(dict.fromkeys(ids))
+
+
+# Any constant will do; it names "allocating a conversation code" among advisory locks.
+CODE_LOCK = 0x686F746C
+
+
+def next_code(db) -> int:
+    """The smallest free code, so peers type short ones. Two web workers opening
+    conversations at once would pick the same code; on PostgreSQL a transaction-scoped
+    advisory lock makes them take turns (SQLite already serialises writers)."""
+    if db.get_bind().dialect.name == "postgresql":
+        db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CODE_LOCK})
+    used = set(db.scalars(select(Conversation.code)))
+    code = 1
+    while code in used:
+        code += 1
+    return code
+
+
+def open_conversation(app, db, loaded, number: str, body: str, now: datetime,
+                      out: list[Text]) -> Conversation:
+    conv = Conversation(code=next_code(db), texter_hash=vault(app).lookup(number),
+                        texter_enc=vault(app).seal(number), attempt=0, tried=[], alerted=[],
+                        urgent=False, gave_up=False, closed=False, started_at=now,
+                        last_activity_at=now)
+    db.add(conv)
+    db.flush()  # the id, for notices; a clash on code or number raises here and is retried
+    urgent = is_urgent(loaded.config, body)
+    conv.urgent = urgent
+    c = conv.code
+    notice = f"Peer line #{c}: {short(body)} - reply YES to take #{c}"
+    advance(app, loaded, conv, number, now, out, next_attempt=0, notice=notice)
+    if urgent:
+        alert_director(loaded.config, conv, body, out)
+    return conv
+
+
+def advance(app, loaded, conv: Conversation, texter: str, now: datetime, out: list[Text],
+            next_attempt: int, notice: str | None = None, busy: frozenset = frozenset()) -> None:
+    """Notify the next escalation step, or send the texter the fallback."""
+    config = loaded.config
+    contact = Contact(started_at=conv.started_at, caller=texter, next_attempt=next_attempt,
+                      tried=tuple((a, p) for a, p in conv.tried), deadline=None)
+    decision = next_ring(config, loaded.schedule, contact, busy, now)
+    c = conv.code
+    if isinstance(decision, GiveUp):
+        conv.escalate_at = None
+        if not conv.gave_up:
+            conv.gave_up = True
+            out.append(Text(texter, config.sms.fallback, urgent=conv.urgent,
+                            conversation_id=conv.id, to_texter=True))
+        log.info("text #%s reached the fallback (%s)", c, decision.reason)
+        return
+    if notice is None:
+        minutes = max(1, int((now - conv.started_at).total_seconds() // 60))
+        notice = (f"Peer line #{c}: an officer has waited {minutes} min for a peer. "
+                  f"Reply YES to take #{c}")
+    if conv.urgent:
+        notice = "URGENT " + notice
+    conv.attempt = decision.attempt
+    conv.tried = conv.tried + [[decision.attempt, p.id] for p in decision.people]
+    conv.escalate_at = now + decision.wait
+    for p in decision.people:
+        out.append(Text(p.phone, notice, urgent=conv.urgent, conversation_id=conv.id,
+                        peer_id=p.id, attempt=decision.attempt))
+
+
+def alert_director(config: Config, conv: Conversation, body: str, out: list[Text]) -> None:
+    """Urgent triage: the clinical director hears at once, beside the peers."""
+    if CLINICAL_DIRECTOR in conv.alerted or conv.owner == CLINICAL_DIRECTOR:
+        return
+    conv.alerted = conv.alerted + [CLINICAL_DIRECTOR]
+    c = conv.code
+    action = f"reply YES to take #{c}" if conv.owner is None else "a peer has it"
+    out.append(Text(config.clinical_director.phone,
+                    f"URGENT peer line #{c}: {short(body)} - {action}. REVEAL #{c} if a "
+                    "welfare check is needed.", urgent=True, conversation_id=conv.id,
+                    peer_id=CLINICAL_DIRECTOR, attempt=-1))
+
+
+def tell(config: Config, ids, text: str, conv: Conversation, out: list[Text]) -> None:
+    for pid in dict.fromkeys(ids):
+        out.append(Text(config.person(pid).phone, text, urgent=conv.urgent,
+                        conversation_id=conv.id))
+
+
+def close(app, db, loaded, conv: Conversation, out: list[Text], texter_note: str | None,
+          delete_row: bool = True) -> None:
+    """Write the anonymous statistic and forget the number for good. The clock
+    deletes the row itself (its claim) and passes delete_row=False."""
+    if texter_note:
+        out.append(Text(texter_of(app, conv), texter_note, conversation_id=conv.id,
+                        to_texter=True))
+    db.add(stat_event(loaded.config, conv))
+    db.execute(delete(Notice).where(Notice.conversation_id == conv.id))
+    if delete_row:
+        db.delete(conv)
+
+
+def stat_event(config: Config, conv: Conversation) -> StatEvent:
+    local = conv.started_at.astimezone(config.program.timezone)
+    if conv.owner:
+        outcome = "clinical_director" if conv.owner == CLINICAL_DIRECTOR else "peer"
+        seconds = int((conv.accepted_at - conv.started_at).total_seconds())
+    else:
+        outcome, seconds = ("fallback" if conv.gave_up else "abandoned"), None
+    return StatEvent(hour=local.replace(minute=0, second=0, microsecond=0), channel="text",
+                     preference=None, outcome=outcome,
+                     step=conv.accepted_step if conv.owner else None,
+                     seconds_to_human=seconds, urgent=conv.urgent,
+                     escalations=max(0, len({a for a, _ in conv.tried}) - 1),
+                     # From acceptance to the last message: how long they talked.
+                     length=length_bucket((conv.last_activity_at - conv.accepted_at)
+                                          .total_seconds()) if conv.owner else None)
+
+
+def accepted_step(config: Config, conv: Conversation, person_id: str) -> int:
+    attempts = [a for a, pid in conv.tried if pid == person_id]
+    return step_number(config, max(attempts) if attempts else conv.attempt)
+
+
+def deliver(app, texts: list[Text], now: datetime) -> None:
+    """Send after commit; a recipient who opted out (21610) is reported to the people
+    who would otherwise wait for an answer that cannot come."""
+    if not texts:
+        return
+    program = app.extensions["hotline.rotation"].current().config.program.number
+    report_opt_outs(app, send_all(app, program, texts, now), now)
+
+
+def report_opt_outs(app, refused: list[Text], now: datetime) -> None:
+    if not refused:
+        return
+    loaded = app.extensions["hotline.rotation"].current()
+    notes: list[Text] = []
+    for t in refused:
+        if not t.to_texter or t.conversation_id is None:
+            log.warning("a peer's phone has opted out of the program number (error %s)",
+                        OPTED_OUT)
+            continue
+        with app.extensions["hotline.sessions"]() as db:
+            conv = db.get(Conversation, t.conversation_id)
+            if conv is not None:
+                ids = [conv.owner] if conv.owner else notified(conv, current_only=True)
+                tell(loaded.config, ids, f"#{conv.code}: the texter has opted out (STOP); "
+                     "texts cannot reach them until they text START.", conv, notes)
+    if notes:  # their own opt-outs are not reported again: no loop
+        send_all(app, loaded.config.program.number, notes, now)

@@ -1,0 +1,222 @@
+"""Outbound texts through Twilio's REST API, with a retry queue.
+
+Sends happen after the database transaction that decided them has committed,
+so a slow Twilio never holds a lock. That transaction first stages each text in
+the Outbox (encrypted, hidden from the clock for STAGED_LEASE) and the row goes
+once Twilio has the text: a process killed between commit and send loses
+nothing, the clock sends it when the lease runs out. A 5xx or a timeout leaves
+the text in the Outbox for the clock to retry with backoff, urgent texts first;
+after one such failure the rest of the batch goes straight to the Outbox so a
+webhook still answers within Twilio's 15 s. Numbers and bodies are never logged.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+import requests
+from sqlalchemy import delete, update
+from twilio.base.exceptions import TwilioException
+
+from hotline.text.rate import may_send
+from hotline.records.retention import forget_at_provider
+from hotline.twilio_client import client
+from hotline.store import Notice, Outbox
+
+log = logging.getLogger(__name__)
+
+OPTED_OUT = 21610  # the recipient replied STOP; Twilio will refuse until they send START
+MAX_ATTEMPTS = 12
+# Longer than any send batch takes (a slow Twilio sends the rest to the retry queue after
+# one timeout), short enough that a crashed process's texts still go out promptly.
+STAGED_LEASE = timedelta(seconds=30)
+
+
+@dataclass(frozen=True)
+class Text:
+    to: str  # E.164; held in memory only
+    body: str
+    urgent: bool = False
+    conversation_id: int | None = None
+    peer_id: str | None = None  # set for a peer notice (status callbacks track it)
+    attempt: int | None = None
+    to_texter: bool = False
+    outbox_id: int | None = None  # its staged Outbox row, deleted once Twilio has it
+
+
+@dataclass(frozen=True)
+class Bridge:
+    """An outbound call to a peer (CALL), whose TwiML then rings their texter."""
+
+    to: str  # the peer's phone
+    url: str  # absolute URL of the TwiML Twilio fetches when the peer answers
+    status_callback: str | None = None  # absolute /voice/status: frees the peer when it ends
+    urgent: bool = True  # placed before any text in the same batch
+
+
+def status_callback(app) -> str | None:
+    base = app.config.get("HOTLINE_PUBLIC_URL")
+    return base.rstrip("/") + "/sms/status" if base else None
+
+
+class Refused(Exception):
+    def __init__(self, code):
+        super().__init__(code)
+        self.code = code
+
+
+def send_one(app, program: str, text: Text) -> str:
+    """Send now. Returns the message SID; raises Refused (permanent) or
+    TemporaryFailure (worth retrying)."""
+    kwargs = {"to": text.to, "from_": program, "body": text.body}
+    callback = status_callback(app)
+    if callback:
+        kwargs["status_callback"] = callback
+    try:
+        return client(app).messages.create(**kwargs).sid
+    except TwilioException as exc:
+        status = getattr(exc, "status", 0) or 0
+        if status >= 500 or status == 429:
+            raise TemporaryFailure(status) from None
+        raise Refused(getattr(exc, "code", None)) from None
+    except (requests.Timeout, requests.ConnectionError):
+        raise TemporaryFailure("timeout") from None
+
+
+class TemporaryFailure(Exception):
+    pass
+
+
+def stage(app, db, texts: list, now: datetime) -> list:
+    """Inside the deciding transaction: write each text to the Outbox, leased to this
+    process for STAGED_LEASE, and return the texts tagged with their rows. Calls
+    (Bridge) are not staged: a CALL that never rang is retried by the peer."""
+    vault = app.extensions["hotline.vault"]
+    staged, rows = [], []
+    for t in texts:
+        if isinstance(t, Text) and t.outbox_id is None:
+            row = Outbox(to_enc=vault.seal(t.to), body_enc=vault.seal(t.body),
+                         priority=1 if t.urgent else 0, attempts=0,
+                         next_try_at=now + STAGED_LEASE, created_at=now,
+                         conversation_id=t.conversation_id, peer_id=t.peer_id,
+                         attempt=t.attempt, to_texter=t.to_texter)
+            db.add(row)
+            rows.append((len(staged), row))
+        staged.append(t)
+    if rows:
+        db.flush()
+        for i, row in rows:
+            staged[i] = replace(staged[i], outbox_id=row.id)
+    return staged
+
+
+def send_all(app, program: str, texts: list[Text], now: datetime) -> list[Text]:
+    """Send a batch, urgent first. Returns the texts refused because the
+    recipient opted out (the caller tells the people who need to know)."""
+    opted_out: list[Text] = []
+    queue: list[Text] = []  # Twilio failed: retry with backoff
+    held: list[Text] = []  # over the rate: send as soon as a slot frees
+    sent: list[tuple[str, Text]] = []
+    # Its sent texts' rows go only when the batch is recorded: they hold nothing back.
+    own = tuple(t.outbox_id for t in texts if isinstance(t, Text) and t.outbox_id is not None)
+    for text in sorted(texts, key=lambda t: (not isinstance(t, Bridge), not t.urgent)):
+        if isinstance(text, Bridge):
+            try:
+                extra = {"status_callback": text.status_callback} if text.status_callback else {}
+                placed = client(app).calls.create(to=text.to, from_=program, url=text.url,
+                                                  **extra)
+            except (TwilioException, requests.RequestException):
+                log.warning("Twilio did not place a CALL bridge; the peer is told to retry")
+                continue
+            record_sent(app, placed.sid, text, now)
+            continue
+        if queue:  # Twilio is struggling: do not make the webhook wait on every send
+            queue.append(text)
+            continue
+        if not may_send(app, program, text.urgent, now, own):
+            held.append(text)  # over the number's rate: the clock releases it in order
+            continue
+        try:
+            sid = send_one(app, program, text)
+        except TemporaryFailure as exc:
+            log.warning("Twilio did not take a text (%s); queued for retry", exc)
+            queue.append(text)
+            continue
+        except Refused as exc:
+            unstage(app, text)
+            if exc.code == OPTED_OUT:
+                opted_out.append(text)
+            else:
+                log.warning("Twilio refused a text (error %s)", exc.code)
+            continue
+        sent.append((sid, text))
+    record_sent_all(app, sent, now)  # one transaction for the batch
+    if queue:
+        enqueue(app, queue, now)
+    if held:
+        enqueue(app, held, now, throttled=True)
+    return opted_out
+
+
+def record_sent(app, sid: str, text: Text | Bridge, now: datetime) -> None:
+    record_sent_all(app, [(sid, text)], now)
+
+
+def record_sent_all(app, sent: list[tuple[str, Text | Bridge]], now: datetime) -> None:
+    """Remember sent texts' SIDs: to delete Twilio's copies later, and for peer
+    notices, to learn from their status callbacks whether they reached them. Their
+    staged rows go: Twilio has them."""
+
+    if not sent:
+        return
+    with app.extensions["hotline.sessions"]() as db, db.begin():
+        for sid, text in sent:
+            if isinstance(text, Text) and text.outbox_id is not None:
+                db.execute(delete(Outbox).where(Outbox.id == text.outbox_id))
+            forget_at_provider(app, db, sid, "call" if isinstance(text, Bridge) else "message",
+                               now)
+            if isinstance(text, Text) and text.peer_id is not None \
+                    and text.conversation_id is not None:
+                db.add(Notice(message_sid=sid, conversation_id=text.conversation_id,
+                              peer_id=text.peer_id, attempt=text.attempt or 0, status="queued"))
+
+
+def unstage(app, text: Text) -> None:
+    if text.outbox_id is not None:
+        drop_outbox_row(app, text.outbox_id)
+
+
+def drop_outbox_row(app, row_id: int) -> None:
+    """A text Twilio has, or will never take: its sealed copy goes."""
+    with app.extensions["hotline.sessions"]() as db, db.begin():
+        db.execute(delete(Outbox).where(Outbox.id == row_id))
+
+
+def enqueue(app, texts: list[Text], now: datetime, throttled: bool = False) -> None:
+    """Hand texts to the clock: at once when only the rate held them back, with
+    backoff after Twilio failed. A staged text's row is reused, not copied."""
+    vault = app.extensions["hotline.vault"]
+    attempts = 0 if throttled else 1
+    due = now if throttled else now + backoff(1)
+    with app.extensions["hotline.sessions"]() as db, db.begin():
+        for t in texts:
+            if t.outbox_id is not None:
+                db.execute(update(Outbox).where(Outbox.id == t.outbox_id)
+                           .values(attempts=attempts, next_try_at=due))
+                continue
+            db.add(Outbox(to_enc=vault.seal(t.to), body_enc=vault.seal(t.body),
+                          priority=1 if t.urgent else 0, attempts=attempts,
+                          next_try_at=due, created_at=now,
+                          conversation_id=t.conversation_id, peer_id=t.peer_id,
+                          attempt=t.attempt, to_texter=t.to_texter))
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(300, 5 * 2 ** (attempts - 1)))
+
+
+def as_text(vault, row: Outbox) -> Text:
+    return Text(to=vault.open(row.to_enc), body=vault.open(row.body_enc), urgent=row.priority > 0,
+                conversation_id=row.conversation_id, peer_id=row.peer_id, attempt=row.attempt,
+                to_texter=row.to_texter, outbox_id=row.id)

@@ -1,0 +1,219 @@
+"""The text line's webhooks: /sms/incoming and /sms/status.
+
+Who sent a text decides what it means: a peer or the clinical director is
+giving a command or answering a conversation they own; anyone else is a
+texter. Replies to the sender go back as TwiML <Message>; texts to anyone
+else go through the REST API after the transaction commits.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from flask import Blueprint, current_app, request, url_for
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from twilio.twiml.messaging_response import MessagingResponse
+
+from hotline.text import conversations as tx
+from hotline.text.keywords import START_WORDS, STOP_WORDS
+from hotline.crypto import Vault, instance_secret
+from hotline.text.peer_commands import peer_message
+from hotline.text.outbox import Text, send_one, stage
+from hotline.records.retention import forget_at_provider
+from hotline.store import Conversation, InboundMessage, Notice
+from hotline.webhooks import e164, last_good, now, rotation, transaction, twilio_webhook
+
+log = logging.getLogger(__name__)
+bp = Blueprint("sms", __name__, url_prefix="/sms")
+
+# Twilio's default opt-out and opt-in words (a single word, any case). Twilio blocks or
+# unblocks the number itself; we only tell the peer. "YES" is an opt-in word too, but a
+# texter saying yes to their peer must still be relayed, so it is not listed here.
+FINAL = {"undelivered", "failed"}
+STATUS_RANK = {"accepted": 0, "scheduled": 0, "queued": 1, "sending": 2, "sent": 3,
+               "delivered": 4, "undelivered": 4, "failed": 4, "read": 5}
+ATTEMPTS = 5
+ALERT_EVERY = timedelta(minutes=5)  # between system-fault alerts to the director, per process
+EMERGENCY = ("We cannot reach a peer right now. Please call or text 988 now. "
+             "In an emergency call 911.")
+# With a rotation in memory the voice line still reaches the clinical director even
+# without the database, so a texter is pointed at a person on this very number.
+EMERGENCY_CALL_US = ("We cannot connect texts right now. Please CALL this number to reach "
+                     "a person, or call or text 988. In an emergency call 911.")
+
+
+@bp.record_once
+def _setup(state) -> None:
+    """Build the key at start-up, so a bad HOTLINE_SECRET_KEY fails loudly here."""
+    app = state.app
+    secret = app.config.get("HOTLINE_SECRET_KEY") or instance_secret(Path(app.instance_path))
+    app.extensions["hotline.vault"] = Vault(secret)
+
+
+def _emergency() -> MessagingResponse:
+    """The database or the code is broken: point the texter at a person (this line's
+    voice route, or 988) and wake the clinical director (best effort, from the rotation
+    held in memory)."""
+    resp = MessagingResponse()
+    loaded = last_good()
+    resp.message(EMERGENCY if loaded is None else EMERGENCY_CALL_US)
+    if loaded is not None and _alert_due(current_app, now()):
+        # Straight to Twilio: the rate limit, the retry queue and the SID record all
+        # live in the database that may be what is broken.
+        try:
+            send_one(current_app, loaded.config.program.number,
+                     Text(loaded.config.clinical_director.phone,
+                          "Peer line: texts could not be routed (system fault). Texters are "
+                          "told to call the line or 988. Please check the router.", urgent=True))
+        except Exception:  # noqa: BLE001 - already on the emergency path
+            log.exception("could not alert the clinical director")
+    return resp
+
+
+def _alert_due(app, t: datetime) -> bool:
+    """One alert per web process per ALERT_EVERY: an outage that turns every text
+    away must wake the director once, not page them for each text. Kept in memory,
+    since the database may be what is broken."""
+    last = app.extensions.get("hotline.fault_alerted_at")
+    if last is not None and t - last < ALERT_EVERY:
+        return False
+    app.extensions["hotline.fault_alerted_at"] = t
+    return True
+
+
+@bp.post("/incoming")
+@twilio_webhook(_emergency)
+def incoming():
+    form = request.form
+    sid = form.get("MessageSid", "")
+    sender = e164(form.get("From"), rotation().config.program.region)
+    body = form.get("Body", "")
+    resp = MessagingResponse()
+    if not sid or sender is None:
+        return resp
+    for attempt in range(ATTEMPTS):
+        out: list[Text] = []
+        replies: list[str] = []
+        try:
+            with transaction() as db:
+                # Written first: on SQLite this takes the write lock before any read, and a
+                # duplicate MessageSid stops here (on PostgreSQL, once the first commits).
+                db.add(InboundMessage(message_sid=sid, received_at=now()))
+                db.flush()
+                forget_at_provider(current_app, db, sid, "message", now())
+                _dispatch(db, sender, body, out, replies)
+                out[:] = stage(current_app, db, out, now())
+        except IntegrityError:
+            with current_app.extensions["hotline.sessions"]() as db:
+                if db.get(InboundMessage, sid) is not None:
+                    log.info("duplicate webhook for a text; already handled")
+                    return resp
+            if attempt == ATTEMPTS - 1:
+                raise  # the emergency route answers: never a silent empty reply
+            continue  # the same new number texting twice at once: the retry finds it open
+        except OperationalError:
+            if attempt == ATTEMPTS - 1:
+                raise
+            continue  # SQLite busy: try again
+        break
+    for text in replies:
+        # `action` is <Message>'s status callback: it tells us the reply's SID, so Twilio's
+        # copy (the texter's number, and for REVEAL the number in the text) is deleted too.
+        resp.message(text, action=url_for("sms.status"), method="POST")
+    tx.deliver(current_app, out, now())
+    return resp
+
+
+def _dispatch(db, sender: str, body: str, out: list[Text], replies: list[str]) -> None:
+    loaded = rotation()
+    person = loaded.config.person_by_phone(sender)
+    if person is not None and peer_message(db, loaded, person, body, now(), out, replies):
+        return
+    texter_message(db, loaded, sender, body, out, replies)
+
+
+def texter_message(db, loaded, number: str, body: str, out: list[Text],
+                   replies: list[str]) -> None:
+    app, config, t = current_app, loaded.config, now()
+    conv = tx.find_open(db, app, number)
+    word = " ".join(body.split()).upper()
+    if word in STOP_WORDS:  # no reply: Twilio has answered and blocked us already
+        if conv is not None:
+            ids = [conv.owner] if conv.owner else tx.notified(conv, current_only=True)
+            tx.tell(config, ids, f"#{conv.code}: the texter opted out (STOP). Texts cannot "
+                    "reach them until they text START.", conv, out)
+        return
+    if conv is None:
+        if word in START_WORDS:
+            return
+        conv = tx.open_conversation(app, db, loaded, number, body, t, out)
+        replies.append(config.sms.welcome)
+        if conv.urgent:
+            replies.append(config.sms.urgent)
+        return
+    conv.last_activity_at = t
+    c = conv.code
+    if word in START_WORDS:
+        ids = [conv.owner] if conv.owner else tx.notified(conv, current_only=True)
+        tx.tell(config, ids, f"#{c}: the texter opted back in (START).", conv, out)
+        return
+    if word in ("NEW PEER", "NEWPEER"):
+        replies.append(config.sms.new_peer)
+        busy = frozenset()
+        if conv.owner:
+            tx.tell(config, [conv.owner], f"#{c}: the texter asked for another peer. "
+                    "Thank you for your time.", conv, out)
+            busy = frozenset({conv.owner})
+            conv.owner, conv.accepted_at, conv.accepted_step = None, None, None
+        conv.gave_up = False
+        tx.advance(app, loaded, conv, number, t, out, next_attempt=conv.attempt + 1,
+                   busy=busy)
+        return
+    if not conv.urgent and tx.is_urgent(config, body):
+        conv.urgent = True
+        replies.append(config.sms.urgent)
+        tx.alert_director(config, conv, body, out)
+    if conv.owner:
+        out.append(Text(config.person(conv.owner).phone, f"#{c}: {body}", urgent=conv.urgent,
+                        conversation_id=conv.id))
+    else:  # nobody has it yet: the people deciding see everything the texter says
+        tx.tell(config, tx.notified(conv, current_only=True),
+                f"Peer line #{c} (waiting): {body} - reply YES to take #{c}", conv, out)
+
+
+@bp.post("/status")
+@twilio_webhook(MessagingResponse)
+def status():
+    """Delivery reports. A notice that never reached a peer makes them unreachable:
+    when nobody at the current step can be reached, escalate now."""
+    form = request.form
+    state = form.get("MessageStatus", "")
+    if state not in STATUS_RANK:
+        return MessagingResponse()
+    with transaction() as db:
+        if STATUS_RANK[state] >= STATUS_RANK["sent"]:  # settled enough to ask for deletion
+            forget_at_provider(current_app, db, form.get("MessageSid"), "message", now())
+        notice = db.get(Notice, form.get("MessageSid", ""), with_for_update=True)
+        # Each (sid, status) once, and only forward: a late "sent" cannot undo "failed".
+        if notice is None or STATUS_RANK[state] <= STATUS_RANK.get(notice.status, 0):
+            return MessagingResponse()
+        notice.status = state
+        if state not in FINAL:
+            return MessagingResponse()
+        conv = db.get(Conversation, notice.conversation_id, with_for_update=True)
+        if conv is None or conv.owner or conv.escalate_at is None \
+                or notice.attempt != conv.attempt:
+            return MessagingResponse()
+        failed = set(db.scalars(select_failed(notice)))
+        if set(tx.notified(conv, current_only=True)) - set(conv.alerted) <= failed:
+            log.info("text #%s: nobody at the current step reachable; escalating", conv.code)
+            conv.escalate_at = now()
+    return MessagingResponse()
+
+
+def select_failed(notice: Notice):
+    return select(Notice.peer_id).where(Notice.conversation_id == notice.conversation_id,
+                                        Notice.attempt == notice.attempt,
+                                        Notice.status.in_(FINAL))

@@ -1,0 +1,360 @@
+"""The voice line: greet, ring the on-call peers with a whisper, escalate, fall back.
+
+The call moves forward through Twilio's own callbacks (the <Dial action> of
+one step asks for the next), so voice needs no timers. Acceptance is
+recorded when a peer presses 1 in the whisper, and every branch reads that
+record, never DialCallStatus (which differs between sources after a whisper
+hangs up a leg).
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from flask import Blueprint, current_app, request, url_for
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from twilio.twiml.voice_response import VoiceResponse
+
+from hotline.rotation.model import CLINICAL_DIRECTOR, Config
+from hotline.routing import Contact, GiveUp, first_attempt, next_ring, step_number
+from hotline.voice import voicemail
+from hotline.voice.verbs import dial_out, say
+from hotline.records.retention import forget_at_provider
+from hotline.records.stats import length_bucket
+from hotline.store import Call, Conversation, StatEvent
+from hotline.records.workload import count_handled
+from hotline.webhooks import e164, last_good, now, rotation, transaction, twilio_webhook
+
+log = logging.getLogger(__name__)
+bp = Blueprint("voice", __name__, url_prefix="/voice")
+
+FINAL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
+# A call row older than Twilio's longest <Dial> (4 h) cannot be a live bridge.
+STALE = timedelta(hours=4)
+WHISPER_WAIT = 6  # seconds a peer has to press a key; short, the caller is waiting
+
+
+def fallback_twiml(resp: VoiceResponse, config: Config) -> VoiceResponse:
+    fb = config.escalation.fallback
+    say(resp, config, fb.message)
+    if config.voice.voicemail:  # the forward follows in the recording's action
+        voicemail.offer(resp, config)
+        return resp
+    if fb.forward:
+        dial_out(resp, config, fb.forward, timeout=60)
+    resp.hangup()
+    return resp
+
+
+def _emergency_incoming() -> VoiceResponse:
+    """Database or code broken: ring the clinical director straight away, then the fallback."""
+    resp = VoiceResponse()
+    loaded = last_good()
+    if loaded is None:
+        resp.say("We cannot connect your call right now. If you are in crisis, "
+                 "call or text 988. In an emergency, call 911.")
+        resp.hangup()
+        return resp
+    config = loaded.config
+    say(resp, config, config.voice.hold)
+    dial = resp.dial(caller_id=config.program.number, answer_on_bridge=True, timeout=30,
+                     action=url_for("voice.emergency_done"), method="POST")
+    dial.number(config.clinical_director.phone, method="POST",
+                url=url_for("voice.whisper", call=request.form.get("CallSid", ""),
+                            person=CLINICAL_DIRECTOR, attempt=-2))
+    return resp
+
+
+def _emergency_hangup() -> VoiceResponse:
+    resp = VoiceResponse()
+    resp.hangup()
+    return resp
+
+
+def _emergency_screen() -> VoiceResponse:
+    # Without the database nobody can be recorded as accepting; Twilio still bridges
+    # only the first leg that finishes its whisper, so a 1 can safely connect.
+    resp = VoiceResponse()
+    if request.form.get("Digits") != "1":
+        resp.hangup()
+    return resp
+
+
+def _emergency_whisper() -> VoiceResponse:
+    resp = VoiceResponse()
+    loaded = last_good()
+    text = loaded.config.voice.whisper if loaded else "Press 1 to take this call."
+    gather = resp.gather(num_digits=1, timeout=WHISPER_WAIT, action_on_empty_result=True,
+                         action=url_for("voice.screen", **request.args), method="POST")
+    gather.say(text)
+    resp.hangup()
+    return resp
+
+
+def _empty() -> VoiceResponse:
+    return VoiceResponse()
+
+
+@bp.post("/incoming")
+@twilio_webhook(_emergency_incoming)
+def incoming():
+    loaded = rotation()
+    sid = request.form["CallSid"]
+    t = now()
+    try:
+        return _answer(loaded, sid, t)
+    except IntegrityError:
+        # Twilio's retry of this webhook reached another worker at the same moment and
+        # created the row first: carry on with it rather than take the emergency route.
+        return _answer(loaded, sid, t)
+
+
+def _answer(loaded, sid: str, t: datetime) -> VoiceResponse:
+    config = loaded.config
+    resp = VoiceResponse()
+    with transaction() as db:
+        call = db.get(Call, sid, with_for_update=True)
+        retried = call is not None and bool(call.ringing) and not call.accepted_by
+        if call is None:
+            call = Call(call_sid=sid, started_at=t, updated_at=t, attempt=0, tried=[],
+                        ringing=[], fallback=False, bridged=False)
+            db.add(call)
+            db.flush()
+        say(resp, config, config.voice.greeting)
+        if config.voice.menu:
+            gather = resp.gather(num_digits=1, timeout=4, action_on_empty_result=True,
+                                 action=url_for("voice.menu"), method="POST")
+            say(gather, config, config.voice.menu_prompt)
+            return resp
+        if retried:  # Twilio never got our first answer, so nobody rang: ring them now
+            return _redial(resp, loaded, call, first=True)
+        return _route(resp, db, loaded, call, first=True)
+
+
+@bp.post("/menu")
+@twilio_webhook(_emergency_incoming)
+def menu():
+    loaded = rotation()
+    digit = request.form.get("Digits", "")
+    option = next((o for o in loaded.config.voice.menu if o.digit == digit), None)
+    with transaction() as db:
+        call = db.get(Call, request.form["CallSid"], with_for_update=True)
+        if call is None:
+            return _gone(loaded.config)
+        if call.tried == [] and option:
+            call.preference = option.key
+            call.attempt = first_attempt(option)
+        return _route(VoiceResponse(), db, loaded, call, first=True)
+
+
+@bp.post("/next")
+@twilio_webhook(_emergency_incoming)
+def dial_done():
+    """<Dial action>: the step is over. Accepted means the conversation happened."""
+    loaded = rotation()
+    attempt = request.args.get("attempt", type=int)
+    # Only the caller's own CallStatus says they hung up: DialCallStatus after a whisper
+    # hangs up a leg differs between sources, and "canceled" there must not end the call.
+    caller_left = request.form.get("CallStatus") in FINAL_STATUSES
+    with transaction() as db:
+        call = db.get(Call, request.form["CallSid"], with_for_update=True)
+        if call is None or call.accepted_by or caller_left:
+            # Nobody is listening to this answer; routing on would count a fallback
+            # the caller never heard.
+            return _gone(loaded.config)
+        if attempt != call.attempt:
+            return _redial(VoiceResponse(), loaded, call)
+        call.attempt = attempt + 1
+        return _route(VoiceResponse(), db, loaded, call, first=False)
+
+
+@bp.post("/emergency-done")
+@twilio_webhook(_emergency_hangup)
+def emergency_done():
+    resp = VoiceResponse()
+    loaded = last_good()
+    talked = int(request.form.get("DialCallDuration") or 0) > 20
+    if loaded is None or (request.form.get("DialCallStatus") == "completed" and talked):
+        resp.hangup()
+        return resp
+    return fallback_twiml(resp, loaded.config)
+
+
+@bp.post("/whisper")
+@twilio_webhook(_emergency_whisper)
+def whisper():
+    """Runs on the peer's phone after they pick up, before the caller is bridged."""
+    loaded = rotation()
+    resp = VoiceResponse()
+    with transaction() as db:
+        call = db.get(Call, request.args.get("call", ""))
+        if call is not None and call.accepted_by:
+            say(resp, loaded.config, "Another peer has already taken this call. Thank you.")
+            resp.hangup()
+            return resp
+    gather = resp.gather(num_digits=1, timeout=WHISPER_WAIT, action_on_empty_result=True,
+                         action=url_for("voice.screen", **request.args), method="POST")
+    say(gather, loaded.config, loaded.config.voice.whisper)
+    resp.hangup()
+    return resp
+
+
+@bp.post("/screen")
+@twilio_webhook(_emergency_screen)
+def screen():
+    """The peer's key press: 1 takes the call (first one wins), anything else passes."""
+    loaded = rotation()
+    resp = VoiceResponse()
+    if request.form.get("Digits") != "1":
+        resp.hangup()
+        return resp
+    person = request.args.get("person", "")
+    attempt = request.args.get("attempt", type=int)
+    with transaction() as db:
+        won = db.execute(
+            update(Call)
+            .where(Call.call_sid == request.args.get("call", ""), Call.accepted_by.is_(None))
+            .values(accepted_by=person, accepted_leg=request.form.get("CallSid"),
+                    accepted_at=now(), bridged=True, updated_at=now(),
+                    accepted_step=step_number(loaded.config, attempt or 0))
+        ).rowcount == 1
+        if won:
+            count_handled(db, person, now(), loaded.config.program.timezone)
+    if attempt == -2:  # emergency route: no live row to claim, connect anyway
+        return resp
+    if not won:
+        say(resp, loaded.config, "Another peer has already taken this call. Thank you.")
+        resp.hangup()
+    return resp
+
+
+@bp.post("/status")
+@twilio_webhook(_empty)
+def status():
+    """Call status callbacks, for the caller's call and for every peer leg."""
+    form = request.form
+    if form.get("CallStatus") not in FINAL_STATUSES:
+        return VoiceResponse()
+    with transaction() as db:
+        # Every leg and the call itself: once over, Twilio's record of it is deleted too.
+        forget_at_provider(current_app, db, form.get("CallSid"), "call", now())
+        if form.get("ParentCallSid"):
+            db.execute(update(Call).where(Call.accepted_leg == form.get("CallSid"))
+                       .values(bridged=False))
+            return VoiceResponse()
+        call = db.get(Call, form.get("CallSid", ""), with_for_update=True)
+        if call is not None:
+            if not call.text_bridge:  # a CALL bridge belongs to its text conversation's stats
+                db.add(_stat_event(rotation().config, call, now()))
+            db.delete(call)
+    return VoiceResponse()
+
+
+@bp.post("/bridge")
+@twilio_webhook(_emergency_hangup)
+def bridge():
+    """A peer's CALL: their phone rang first; a 1 then rings the texter. The key press
+    keeps a voicemail from being connected to an officer."""
+    loaded = rotation()
+    config = loaded.config
+    resp = VoiceResponse()
+    with transaction() as db:
+        conv = db.get(Conversation, request.args.get("conv", type=int))
+        if conv is None or conv.owner != request.args.get("peer"):
+            say(resp, config, "This conversation is closed. Goodbye.")
+            resp.hangup()
+            return resp
+        if request.form.get("Digits") != "1":
+            gather = resp.gather(num_digits=1, timeout=WHISPER_WAIT, method="POST",
+                                 action=url_for("voice.bridge", **request.args))
+            say(gather, config, f"Peer line. Press 1 to call the texter of number {conv.code} now.")
+            resp.hangup()
+            return resp
+        texter = current_app.extensions["hotline.vault"].open(conv.texter_enc)
+        sid, t = request.form.get("CallSid", ""), now()
+        if sid and db.get(Call, sid) is None:  # the peer is on a call now: ring nobody else there
+            db.add(Call(call_sid=sid, started_at=t, updated_at=t, attempt=0, tried=[],
+                        ringing=[], accepted_by=conv.owner, accepted_leg=sid, accepted_at=t,
+                        bridged=True, fallback=False, text_bridge=True))
+    say(resp, config, "Connecting.")
+    dial_out(resp, config, texter, timeout=30)
+    return resp
+
+
+def _stat_event(config: Config, call: Call, ended: datetime) -> StatEvent:
+    local = call.started_at.astimezone(config.program.timezone)
+    hour = local.replace(minute=0, second=0, microsecond=0)
+    if call.accepted_by:
+        outcome = "clinical_director" if call.accepted_by == CLINICAL_DIRECTOR else "peer"
+        seconds = int((call.accepted_at - call.started_at).total_seconds())
+    else:
+        outcome, seconds = ("fallback" if call.fallback else "abandoned"), None
+    return StatEvent(hour=hour, channel="voice", preference=call.preference, outcome=outcome,
+                     step=call.accepted_step if call.accepted_by else None,
+                     seconds_to_human=seconds, urgent=False,
+                     escalations=max(0, len({a for a, _ in call.tried}) - 1),
+                     length=length_bucket((ended - call.accepted_at).total_seconds())
+                     if call.accepted_at else None)
+
+
+def _gone(config: Config) -> VoiceResponse:
+    resp = VoiceResponse()
+    say(resp, config, config.voice.goodbye)
+    resp.hangup()
+    return resp
+
+
+def busy_peers(db, exclude: str) -> frozenset[str]:
+    cutoff = now() - STALE
+    rows = db.execute(select(Call.accepted_by).where(
+        Call.bridged.is_(True), Call.call_sid != exclude, Call.updated_at > cutoff))
+    return frozenset(r[0] for r in rows)
+
+
+def _route(resp: VoiceResponse, db, loaded, call: Call, first: bool) -> VoiceResponse:
+    config = loaded.config
+    contact = Contact(
+        started_at=call.started_at,
+        caller=e164(request.form.get("From"), config.program.region),
+        next_attempt=call.attempt,
+        tried=tuple((a, p) for a, p in call.tried),
+        preference=next((o for o in config.voice.menu if o.key == call.preference), None),
+        deadline=call.started_at + config.escalation.max_wait)
+    decision = next_ring(config, loaded.schedule, contact, busy_peers(db, call.call_sid), now())
+    call.updated_at = now()
+    if isinstance(decision, GiveUp):
+        call.fallback = True
+        log.info("call reached the fallback (%s)", decision.reason)
+        return fallback_twiml(resp, config)
+    call.tried = call.tried + [[decision.attempt, p.id] for p in decision.people]
+    call.attempt = decision.attempt
+    call.ringing = [p.id for p in decision.people]
+    return _dial(resp, config, call, decision.ring, first)
+
+
+def _redial(resp: VoiceResponse, loaded, call: Call, first: bool = False) -> VoiceResponse:
+    """Twilio retried a callback whose answer it never got: ring the same people again."""
+    config = loaded.config
+    step = config.escalation.steps[max(call.attempt, 0) % len(config.escalation.steps)]
+    remaining = call.started_at + config.escalation.max_wait - now()
+    if remaining.total_seconds() < 8 or not call.ringing:
+        call.fallback = True
+        return fallback_twiml(resp, config)
+    return _dial(resp, config, call, min(step.ring, remaining), first=first)
+
+
+def _dial(resp: VoiceResponse, config: Config, call: Call, ring: timedelta,
+          first: bool) -> VoiceResponse:
+    if not first:
+        say(resp, config, config.voice.hold)
+    dial = resp.dial(caller_id=config.program.number, answer_on_bridge=True,
+                     timeout=max(5, int(ring.total_seconds())),
+                     action=url_for("voice.dial_done", attempt=call.attempt), method="POST")
+    for ident in call.ringing:
+        dial.number(config.person(ident).phone, method="POST",
+                    url=url_for("voice.whisper", call=call.call_sid, attempt=call.attempt,
+                                person=ident),
+                    status_callback=url_for("voice.status"), status_callback_method="POST",
+                    status_callback_event="answered completed")
+    return resp

@@ -1,0 +1,21 @@
+"""TwiML every voice handler speaks: the program's voice, and a ring to a number
+outside the rotation. Calls and voicemail both use these."""
+from __future__ import annotations
+
+from flask import url_for
+from twilio.twiml.voice_response import VoiceResponse
+
+from hotline.rotation.model import Config
+
+
+def say(twiml, config: Config, text: str) -> None:
+    if text:
+        twiml.say(text, voice=config.voice.voice, language=config.voice.language)
+
+
+def dial_out(resp: VoiceResponse, config: Config, number: str, timeout: int) -> None:
+    """Ring a number outside the rotation (the fallback, a texter) from the program
+    number. The leg's status callback lets its record at Twilio be deleted too."""
+    dial = resp.dial(caller_id=config.program.number, timeout=timeout)
+    dial.number(number, status_callback=url_for("voice.status"), status_callback_method="POST",
+                status_callback_event="completed")

@@ -1,0 +1,245 @@
+"""The rotation-file loader: every problem names file, line, column and a fix.
+
+Each case edits one spot of a small valid file (BASE, line numbers below) and
+checks the exact position and the advice. Phone numbers never appear in
+messages, because messages end up in logs.
+"""
+from __future__ import annotations
+
+import re
+from datetime import time
+from pathlib import Path
+
+import pytest
+
+from hotline.rotation.reader import ConfigError, Problem, load, parse
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "rotation.yaml"
+
+BASE = """\
+program:
+  name: Test PD Peer Support
+  number: "+1 262 555 0100"
+  timezone: America/Chicago
+clinical_director: {name: Dr. Test, phone: "(262) 555-0199"}
+peers:
+  - {id: ann, name: Ann A, phone: "(262) 555-0101"}
+  - {id: bob, name: Bob B, phone: "(262) 555-0102"}
+  - {id: cat, name: Cat C, phone: "(262) 555-0103"}
+rotations:
+  primary:
+    start: "2026-01-05 08:00"
+    shift: 1w
+    peers: [ann, bob]
+  nights:
+    start: "2026-01-05 18:00"
+    shift: 1d
+    peers: [cat]
+    active: {days: [mon, fri], from: 18:00, to: 06:00}
+overrides:
+  - {rotation: primary, peer: cat, replaces: ann, from: "2026-12-24 18:00", to: "2026-12-26 08:00"}
+escalation:
+  steps:
+    - {notify: primary}
+    - {notify: [nights, clinical_director]}
+  fallback: {forward: "988", message: Call 988.}
+"""
+
+
+def edited(*changes: tuple[str, str]) -> str:
+    text = BASE
+    for old, new in changes:
+        assert text.count(old) == 1, f"{old!r} should occur once in BASE"
+        text = text.replace(old, new)
+    return text
+
+
+def problems(text: str) -> list[Problem]:
+    with pytest.raises(ConfigError) as caught:
+        parse(text, "test.yaml")
+    assert caught.value.problems, "a ConfigError must carry at least one located problem"
+    return caught.value.problems
+
+
+def problem_at(found: list[Problem], line: int, column: int) -> Problem:
+    here = [p for p in found if (p.line, p.column) == (line, column)]
+    assert here, f"no problem at {line}:{column}; got {found}"
+    return here[0]
+
+
+def digits(text: str) -> str:
+    return re.sub(r"\D", "", text)
+
+
+def test_base_file_is_valid():
+    config = parse(BASE, "test.yaml")
+    assert list(config.peers) == ["ann", "bob", "cat"]
+
+
+# (old text, new text, line, column, phrases the message must contain)
+CASES = {
+    "unknown_peer_in_rotation": (
+        "[ann, bob]", "[ann, bbo]", 14, 18,
+        ["unknown peer id 'bbo' in rotation 'primary'", "did you mean 'bob'?"]),
+    "unknown_peer_in_override": (
+        "peer: cat, replaces", "peer: zed, replaces", 21, 31,
+        ["unknown peer id 'zed' in override peer", "add them under peers first"]),
+    "unknown_name_in_notify": (
+        "{notify: primary}", "{notify: primry}", 24, 16,
+        ["'primry' in notify is not a rotation, a peer id or clinical_director",
+         "did you mean 'primary'?"]),
+    "unknown_rotation_in_override": (
+        "rotation: primary", "rotation: primery", 21, 16,
+        ["unknown rotation 'primery' in override", "did you mean 'primary'?"]),
+    "bad_duration": (
+        "shift: 1w", "shift: 1 week", 13, 12,
+        ["bad duration '1 week' for rotation 'primary' shift", "e.g. 25s, 5m, 12h, 1d or 1w"]),
+    "zero_duration": (
+        "shift: 1d", "shift: 0d", 17, 12, ["bad duration '0d'", "write a number and a unit"]),
+    "bad_time": (
+        '"2026-01-05 08:00"', '"2026-01-05 8am"', 12, 12,
+        ["bad time '2026-01-05 8am' for rotation 'primary' start", 'write it as "2026-01-05 08:00"']),
+    "bad_time_of_day": (
+        "from: 18:00", "from: 25:00", 19, 38,
+        ["bad time of day '25:00'", 'write it as "18:00" in quotes']),
+    "unknown_day": (
+        "[mon, fri]", "[mon, fry]", 19, 26, ["unknown day 'fry'", "use mon, tue, wed"]),
+    "invalid_phone_number": (
+        '"(262) 555-0102"', '"(414) 555-017"', 8, 35,
+        ["invalid phone number for a peer 'bob'", "write the full number"]),
+    "duplicate_peer_id": (
+        '555-0103"}\n', '555-0103"}\n  - {id: ann, name: Ann Again, phone: "(262) 555-0104"}\n',
+        10, 5, ["duplicate peer id 'ann'", "every peer needs their own id"]),
+    "duplicate_phone_number": (
+        '555-0103"}\n', '555-0103"}\n  - {id: dan, name: Dan D, phone: "262.555.0102"}\n',
+        10, 5, ["'dan' has the same phone number as 'bob'", "every person needs their own number"]),
+    "duplicate_key": (
+        "    shift: 1w\n", "    shift: 1w\n    shift: 2w\n", 14, 5,
+        ["'shift' appears twice in rotation 'primary'", "keep only one"]),
+    "typo_in_key": (
+        "    shift: 1w", "    shfit: 1w", 13, 5,
+        ["unknown key 'shfit' in rotation 'primary'", "did you mean 'shift'?"]),
+    "empty_rotation": (
+        "peers: [cat]", "peers: []", 18, 12,
+        ["rotation 'nights' is empty", "list at least one peer id"]),
+    "unknown_time_zone": (
+        "America/Chicago", "America/Chicgo", 4, 13,
+        ["unknown time zone 'America/Chicgo'", "use an IANA name such as America/Chicago"]),
+    "override_ending_before_it_starts": (
+        '"2026-12-26 08:00"', '"2026-12-23 08:00"', 21, 81,
+        ["override ends before it starts", "'to' must be after 'from'"]),
+    "invalid_yaml": (
+        "    shift: 1w", "   shift: 1w", 13, 4, ["not valid YAML", "check indentation and quotes"]),
+}
+
+
+@pytest.mark.parametrize("old,new,line,column,phrases", CASES.values(), ids=CASES.keys())
+def test_problem_names_file_line_column_and_what_to_do(old, new, line, column, phrases):
+    found = problems(edited((old, new)))
+    problem = problem_at(found, line, column)
+    assert problem.file == "test.yaml"
+    for phrase in phrases:
+        assert phrase in problem.message
+    assert str(problem) == f"test.yaml:{line}:{column}: {problem.message}"
+
+
+def test_typo_in_key_also_reports_the_missing_key_at_the_rotation():
+    found = problems(edited(("    shift: 1w", "    shfit: 1w")))
+    assert problem_at(found, 12, 5).message == "rotation 'primary' is missing 'shift'"
+
+
+def test_several_errors_are_reported_together_in_line_order():
+    with pytest.raises(ConfigError) as caught:
+        parse(edited(("America/Chicago", "America/Chicgo"), ("shift: 1w", "shift: 1x"),
+                     ("{notify: primary}", "{notify: primry}")), "test.yaml")
+    assert [(p.line, p.column) for p in caught.value.problems] == [(4, 13), (13, 12), (24, 16)]
+    lines = str(caught.value).splitlines()
+    assert [line.split(": ", 1)[0] for line in lines] == [
+        "test.yaml:4:13", "test.yaml:13:12", "test.yaml:24:16"]
+
+
+# -- phone numbers stay out of messages ---------------------------------------------
+
+@pytest.mark.parametrize("old,new,bad,why", [
+    ('"(262) 555-0102"', '"(414) 555-017"', "(414) 555-017", "invalid phone number for a peer"),
+    ('"+1 262 555 0100"', '"+1 414 555 01"', "+1 414 555 01", "invalid phone number for the program"),
+    ('"(262) 555-0199"', '"414-555-01999"', "414-555-01999", "invalid phone number for clinical"),
+    ('forward: "988"', 'forward: "414 555 016"', "414 555 016", "invalid phone number for fallback"),
+    ('555-0103"}\n', '555-0103"}\n  - {id: dan, name: Dan D, phone: "262.555.0102"}\n',
+     "262.555.0102", "has the same phone number as 'bob'"),
+], ids=["peer", "program", "director", "fallback", "duplicate"])
+def test_messages_never_contain_the_phone_number(old, new, bad, why):
+    found = problems(edited((old, new)))
+    assert any(why in p.message for p in found)
+    message = str(ConfigError(found))
+    assert bad not in message
+    assert digits(bad) not in digits(message)
+
+
+@pytest.mark.parametrize("old,new,bad", [
+    ("{notify: primary}", '{notify: "(262) 555-0101"}', "(262) 555-0101"),
+    ("{id: ann,", '{id: "(262) 555-0101",', "(262) 555-0101"),
+    ("[ann, bob]", '[ann, "262-555-0102"]', "262-555-0102"),
+], ids=["in_notify", "as_peer_id", "in_rotation_peers"])
+def test_phone_number_typed_where_a_name_belongs_is_not_echoed(old, new, bad):
+    with pytest.raises(ConfigError) as caught:
+        parse(edited((old, new)), "test.yaml")
+    assert digits(bad) not in digits(str(caught.value))
+
+
+# -- values that must be reported rather than silently dropped ----------------------
+
+def test_empty_time_zone_is_reported_at_its_line():
+    assert problems(edited(("America/Chicago", '""')))[0].line == 4
+
+
+def test_empty_fallback_message_is_reported_at_its_line():
+    assert problems(edited(("message: Call 988.", 'message: ""')))[0].line == 26
+
+
+def test_empty_days_list_is_an_error_not_round_the_clock_cover():
+    assert problems(edited(("days: [mon, fri]", "days: []")))[0].line == 19
+
+
+# -- reading values ------------------------------------------------------------------
+
+def test_unquoted_1800_in_active_window_is_read_as_a_clock_time():
+    window = parse(BASE, "test.yaml").rotations["nights"].active
+    assert (window.start, window.end) == (time(18, 0), time(6, 0))  # not YAML's 1080 and 360
+    assert window.days == frozenset({0, 4}) and window.wraps
+
+
+def test_example_rotation_file_loads():
+    config = load(EXAMPLE)
+    assert (len(config.peers), len(config.rotations), len(config.overrides),
+            len(config.escalation.steps)) == (8, 3, 2, 3)
+    assert config.source == str(EXAMPLE)
+
+
+def test_missing_file_raises_config_error_naming_the_file(tmp_path):
+    path = tmp_path / "nope.yaml"
+    with pytest.raises(ConfigError) as caught:
+        load(path)
+    [problem] = caught.value.problems
+    assert problem.file == str(path) and "cannot read the file" in problem.message
+
+
+def test_file_not_saved_as_utf8_raises_config_error(tmp_path):
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes(BASE.replace("Ann A", "Ana Pe\u00f1a").encode("latin-1"))
+    with pytest.raises(ConfigError) as caught:
+        load(path)
+    assert caught.value.problems[0].file == str(path)
+
+
+def test_a_peer_with_a_bad_number_is_one_error_not_an_unknown_id_everywhere_she_is_named():
+    found = problems(edited(('phone: "(262) 555-0101"', 'phone: "(262) 555-010"')))
+    assert [(p.line, "invalid phone number" in p.message) for p in found] == [(7, True)]
+
+
+def test_an_override_naming_a_misspelt_rotation_gets_a_hint_even_when_rotations_fail():
+    found = problems(edited(("shift: 1w", "shift: 1 week"),
+                            ("shift: 1d", "shift: 1 day"),
+                            ("rotation: primary, peer: cat", "rotation: primry, peer: cat")))
+    [override] = [p for p in found if p.line == 21]
+    assert "did you mean 'primary'?" in override.message
