@@ -18,7 +18,21 @@ def _create_app():
     return create_app()
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False,
+class HotlineGroup(FlaskGroup):
+    """Every command is registered here, none by the app. So listing them (`--help`, a
+    bare `hotline`, a mistyped name) never builds the app, which refuses to start
+    without production settings: help must work on a bare machine."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load_plugin_commands()
+        return sorted(super(FlaskGroup, self).list_commands(ctx))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        self._load_plugin_commands()
+        return super(FlaskGroup, self).get_command(ctx, name)
+
+
+@click.group(cls=HotlineGroup, create_app=_create_app, add_version_option=False,
              load_dotenv=False)
 def cli():
     """Police peer-support line router."""

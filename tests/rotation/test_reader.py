@@ -129,7 +129,8 @@ CASES = {
         '"2026-12-26 08:00"', '"2026-12-23 08:00"', 21, 81,
         ["override ends before it starts", "'to' must be after 'from'"]),
     "invalid_yaml": (
-        "    shift: 1w", "   shift: 1w", 13, 4, ["not valid YAML", "check indentation and quotes"]),
+        "    shift: 1w", "   shift: 1w", 13, 4,
+        ["not valid YAML", "indented differently from the lines above it", "using spaces"]),
 }
 
 
@@ -156,6 +157,36 @@ def test_several_errors_are_reported_together_in_line_order():
     lines = str(caught.value).splitlines()
     assert [line.split(": ", 1)[0] for line in lines] == [
         "test.yaml:4:13", "test.yaml:13:12", "test.yaml:24:16"]
+
+
+# -- YAML's own errors, in plain words ------------------------------------------------
+# The parser says "expected <block end>, but found '?'"; a coordinator needs the fix.
+
+@pytest.mark.parametrize("old,new,line,plain", [
+    ("    shift: 1w", "\tshift: 1w", 13, "indented with a tab; YAML needs spaces"),
+    ("    shift: 1w", "   shift: 1w", 13, "indented differently from the lines above it"),
+    ("  timezone: America/Chicago", "  timezone:America/Chicago", 5, "write a space after every colon"),
+    ("name: Test PD Peer Support", "name: Peer Support: Test PD", 2, "put a value that contains ': ' in quotes"),
+    ('peers: [ann, bob]', 'peers: [ann, bob', 15, "a [ ... ] list is not closed"),
+    # the open quote swallows the line break: the parser stops on the line after
+    ('{name: Dr. Test, phone: "(262) 555-0199"}', '{name: Dr. Test, phone: "(262) 555-0199}', 7,
+     "a quote on this line or the one above is missing"),
+], ids=["tab", "indentation", "no_space_after_colon", "colon_in_a_value", "unclosed_list",
+        "unclosed_quote"])
+def test_a_yaml_mistake_is_explained_in_plain_words_with_the_parsers_own_after_it(
+        old, new, line, plain):
+    [problem] = problems(edited((old, new)))
+    assert problem.message.startswith("not valid YAML: ")
+    assert plain in problem.message
+    assert "(the parser said: " in problem.message
+    assert problem.line == line
+
+
+def test_a_missing_space_after_a_colon_inside_braces_says_so_without_the_value():
+    found = problems(edited(('phone: "(262) 555-0102"', 'phone:"(262) 555-0102"')))
+    message = "\n".join(p.message for p in found)
+    assert "'phone:' needs a space after the colon in a peer, e.g. 'phone: ...'" in message
+    assert "555" not in message
 
 
 # -- phone numbers stay out of messages ---------------------------------------------

@@ -21,6 +21,7 @@ from hotline.rotation.reader.nodes import ConfigError, NodeReader, Problem
 from hotline.rotation.reader.people import read_peers, read_person, read_program, read_unique_numbers
 from hotline.rotation.reader.rotations import read_overrides, read_rotations
 from hotline.rotation.reader.settings import read_sms, read_voice
+from hotline.rotation.reader.yaml_hints import explain
 
 __all__ = ["ConfigError", "Problem", "load", "parse"]
 
@@ -44,9 +45,7 @@ def parse(text: str, filename: str = "<config>") -> Config:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-        reason = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError([Problem(filename, line, col,
-                                   f"not valid YAML ({reason}); check indentation and quotes")])
+        raise ConfigError([Problem(filename, line, col, explain(exc))])
     reader = NodeReader(filename)
     config = read_config(reader, root)
     if reader.problems or config is None:

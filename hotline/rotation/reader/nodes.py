@@ -71,9 +71,14 @@ class NodeReader:
             if key in found:
                 self.error(key_node, f"'{key}' appears twice in {what}; keep only one")
             elif key not in allowed:
+                name, colon, _ = str(key).partition(":")
+                if colon and name in allowed:  # YAML reads "id:alice" as one word
+                    self.error(key_node, f"'{name}:' needs a space after the colon in {what}, "
+                                         f"e.g. '{name}: ...'")
+                    continue
                 hint = difflib.get_close_matches(str(key), allowed, n=1)
                 fix = f"did you mean '{hint[0]}'?" if hint else f"allowed: {', '.join(allowed)}"
-                self.error(key_node, f"unknown key '{key}' in {what}; {fix}")
+                self.error(key_node, f"unknown key {shown(str(key))} in {what}; {fix}")
             else:
                 found[key] = value_node
         for key in required:
