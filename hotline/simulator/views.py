@@ -11,6 +11,8 @@ Twilio does. `make run` serves all of it on 127.0.0.1 only.
 from __future__ import annotations
 
 import json
+import logging
+import re
 from datetime import datetime, timezone
 
 from flask import (Blueprint, Response, abort, current_app, jsonify, redirect,
@@ -26,6 +28,19 @@ API = "/api/2010-04-01/Accounts/<account>"
 ACTION_HEADER = "X-Hotline-Simulator"
 
 
+class _QuietPolls(logging.Filter):
+    """The page asks for its state every second: under `make run` those lines were half
+    the log. A poll answered 200 is not logged; a failed one, and every other request, is."""
+
+    POLL = re.compile(r'"GET /simulator/state(?:\?[^" ]*)? HTTP/[\d.]+" 200 ')
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not self.POLL.search(record.getMessage())
+
+
+QUIET_POLLS = _QuietPolls()
+
+
 @bp.record_once
 def _setup(state) -> None:
     app = state.app
@@ -33,6 +48,7 @@ def _setup(state) -> None:
     if not hasattr(app.config["HOTLINE_CLOCK"], "advance"):
         app.config["HOTLINE_CLOCK"] = OffsetClock()
     app.extensions["hotline.simulator"] = Simulator(app)
+    logging.getLogger("werkzeug").addFilter(QUIET_POLLS)  # the access log of `hotline run`
     app.extensions["hotline.simulator.beat"] = Beat(app)
     if app.config.get("HOTLINE_SIMULATOR_POLL", True):
         app.extensions["hotline.simulator.beat"].start()  # the clock's work, as `hotline clock`
