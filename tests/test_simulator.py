@@ -354,3 +354,25 @@ def test_the_pages_once_a_second_poll_is_kept_out_of_the_access_log(sim_app, cap
     assert any('"GET /simulator/ HTTP/1.1" 200' in line for line in access), access
     assert any('"GET /health HTTP/1.1"' in line for line in access), access
     assert not any("/simulator/state" in line for line in access), access
+
+
+def test_a_fast_forward_survives_a_restart_of_make_run(tmp_path, rotation_file, database_url):
+    """The line's clock never goes back. Under `make run` it is real time plus the
+    fast-forwards; the database holds times on that clock (when a text escalates, when
+    the last one was sent), so a restart carries on from the same offset."""
+    from datetime import datetime, timedelta, timezone
+
+    def real_time():  # no FakeClock: the simulator installs its own OffsetClock
+        return datetime.now(timezone.utc)
+
+    first = simulator_app(tmp_path, rotation_file, database_url, real_time)
+    Page(first, None).act("forward", seconds=3600)
+    first.extensions["hotline.engine"].dispose()  # `make run` stopped
+
+    again = simulator_app(tmp_path, rotation_file, database_url, real_time)  # and started
+    try:
+        assert again.config["HOTLINE_CLOCK"].offset == timedelta(hours=1)
+        assert Page(again, None).state()["ahead"] == "1:00:00"
+        assert again.config["HOTLINE_CLOCK"]() - real_time() > timedelta(minutes=59)
+    finally:
+        again.extensions["hotline.engine"].dispose()

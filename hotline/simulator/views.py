@@ -14,6 +14,7 @@ import json
 import logging
 import re
 from datetime import datetime, timezone
+from pathlib import Path
 
 from flask import (Blueprint, Response, abort, current_app, jsonify, redirect,
                    render_template, request, url_for)
@@ -46,7 +47,8 @@ def _setup(state) -> None:
     app = state.app
     # The simulator owns time (fast-forward); tests install a FakeClock, which also moves.
     if not hasattr(app.config["HOTLINE_CLOCK"], "advance"):
-        app.config["HOTLINE_CLOCK"] = OffsetClock()
+        # Kept in the instance folder, so a restart of `make run` keeps the line's time.
+        app.config["HOTLINE_CLOCK"] = OffsetClock(Path(app.instance_path) / "simulator-offset")
     app.extensions["hotline.simulator"] = Simulator(app)
     logging.getLogger("werkzeug").addFilter(QUIET_POLLS)  # the access log of `hotline run`
     app.extensions["hotline.simulator.beat"] = Beat(app)
