@@ -127,8 +127,7 @@ class LoginThrottle:
 @click.command("dashboard-user")
 @click.argument("name")
 @click.argument("role", type=click.Choice(ROLES))
-@click.password_option("--password", prompt="Password for the dashboard",
-                       help="prompted for (twice) when not given")
+@click.option("--password", help="prompted for (twice) when not given")
 def dashboard_user(name, role, password):
     """Make a dashboard account line: NAME:ROLE:HASH for HOTLINE_DASHBOARD_USERS.
 
@@ -136,6 +135,10 @@ def dashboard_user(name, role, password):
     Only the hash is printed, never the password."""
     if ":" in name or ";" in name or not name.strip():
         raise click.BadParameter("a name without ':' or ';'", param_hint="NAME")
+    if password is None:
+        # On the terminal (stderr), so `hotline dashboard-user ... > file` gets the line alone.
+        password = click.prompt("Password for the dashboard", hide_input=True,
+                                confirmation_prompt=True, err=True)
     if len(password) < 12:
         raise click.BadParameter("use at least 12 characters", param_hint="password")
     click.echo(f"{name.strip()}:{role}:{generate_password_hash(password)}")

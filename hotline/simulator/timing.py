@@ -2,7 +2,8 @@
 
 The router reads time only through `app.config["HOTLINE_CLOCK"]`. In simulator
 mode that setting is an `OffsetClock`: real time plus however far the trainer
-has fast-forwarded. Because the simulator owns the time, the web process also
+has fast-forwarded, kept in the instance folder so that a restart carries on
+from the same offset. Because the simulator owns the time, the web process also
 runs the clock: `Beat` starts `hotline.clock.main_loop` (exactly what the
 `hotline clock` command runs in production, every job of it) in a thread
 reading that clock, and a second thread that checks the simulated phones'
@@ -13,8 +14,10 @@ clock` process would read real time and miss every fast-forward.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 from hotline.clock import main_loop, run_due
 
@@ -24,11 +27,23 @@ EVERY = 1.0  # seconds between polls, as `hotline clock --every 1`
 
 
 class OffsetClock:
-    """Real time, plus a fast-forward offset that only ever grows."""
+    """Real time, plus a fast-forward offset that only ever grows.
 
-    def __init__(self):
+    With a `path` (the instance folder's `simulator-offset`, under `make run`) the offset
+    is kept there, so a restart carries on where the line's clock was: the database holds
+    times on this clock (escalations due, the send rate's second), and a clock that jumped
+    back an hour at each restart would leave them all an hour in its future."""
+
+    def __init__(self, path: Path | None = None):
         self._offset = timedelta(0)
         self._lock = threading.Lock()
+        self._path = path
+        if path is not None and path.exists():
+            try:
+                self._offset = timedelta(seconds=max(0.0, float(path.read_text().strip())))
+            except (ValueError, OverflowError):
+                log.warning("simulator: %s is not a number of seconds; the line's clock "
+                            "starts at real time", path)
 
     @property
     def offset(self) -> timedelta:
@@ -42,6 +57,10 @@ class OffsetClock:
             raise ValueError("time only moves forward")
         with self._lock:
             self._offset += timedelta(seconds=seconds)
+            if self._path is not None:
+                part = self._path.with_name(self._path.name + ".part")
+                part.write_text(f"{self._offset.total_seconds()}\n")
+                os.replace(part, self._path)  # never half a number after a crash
 
 
 def poll(app) -> None:

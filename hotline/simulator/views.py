@@ -11,7 +11,10 @@ Twilio does. `make run` serves all of it on 127.0.0.1 only.
 from __future__ import annotations
 
 import json
+import logging
+import re
 from datetime import datetime, timezone
+from pathlib import Path
 
 from flask import (Blueprint, Response, abort, current_app, jsonify, redirect,
                    render_template, request, url_for)
@@ -26,13 +29,28 @@ API = "/api/2010-04-01/Accounts/<account>"
 ACTION_HEADER = "X-Hotline-Simulator"
 
 
+class _QuietPolls(logging.Filter):
+    """The page asks for its state every second: under `make run` those lines were half
+    the log. A poll answered 200 is not logged; a failed one, and every other request, is."""
+
+    POLL = re.compile(r'"GET /simulator/state(?:\?[^" ]*)? HTTP/[\d.]+" 200 ')
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not self.POLL.search(record.getMessage())
+
+
+QUIET_POLLS = _QuietPolls()
+
+
 @bp.record_once
 def _setup(state) -> None:
     app = state.app
     # The simulator owns time (fast-forward); tests install a FakeClock, which also moves.
     if not hasattr(app.config["HOTLINE_CLOCK"], "advance"):
-        app.config["HOTLINE_CLOCK"] = OffsetClock()
+        # Kept in the instance folder, so a restart of `make run` keeps the line's time.
+        app.config["HOTLINE_CLOCK"] = OffsetClock(Path(app.instance_path) / "simulator-offset")
     app.extensions["hotline.simulator"] = Simulator(app)
+    logging.getLogger("werkzeug").addFilter(QUIET_POLLS)  # the access log of `hotline run`
     app.extensions["hotline.simulator.beat"] = Beat(app)
     if app.config.get("HOTLINE_SIMULATOR_POLL", True):
         app.extensions["hotline.simulator.beat"].start()  # the clock's work, as `hotline clock`

@@ -6,6 +6,7 @@ test-artifacts/."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -15,12 +16,18 @@ from tests.conftest import TOKEN
 
 pytestmark = pytest.mark.browser
 
+# The rotation `make run` uses: eight peers and the clinical director. On the tests' Monday
+# night Maria Garcia is step 1, David Okafor and Priya Shah step 2, the director step 3.
+EXAMPLE_ROTATION = Path(__file__).resolve().parents[2] / "config" / "rotation.yaml"
+
 
 @pytest.fixture
-def app(tmp_path, rotation_file, database_url, clock):
+def app(tmp_path, rotation_file, database_url, clock, request):
     """The router in simulator mode. The clock is the tests' FakeClock, so time moves
     only with the page's fast-forward buttons (which also poll the clock's work); each
-    look at the page's state checks the phones' timeouts."""
+    look at the page's state checks the phones' timeouts. The tests' small rotation,
+    unless a test asks for another file (indirect parametrization)."""
+    rotation_file = getattr(request, "param", rotation_file)
     app = create_app({"HOTLINE_CONFIG": str(rotation_file), "DATABASE_URL": database_url,
                       "TWILIO_AUTH_TOKENS": [TOKEN], "HOTLINE_CLOCK": clock,
                       "HOTLINE_RELOAD_SECONDS": 0, "HOTLINE_SIMULATOR": True,
@@ -107,3 +114,136 @@ def test_call_with_whisper_and_key_press_in_the_page(simulator, screenshot):
     expect(alice_panel).to_have_count(0)
     expect_message(page, "alice", "Call ended (1:0")
     screenshot("simulator-call-ended")
+
+
+
+# -- threads keep their newest message in sight; the page fits a real screen ----------------
+
+def redraws(page, count=2):
+    """Let the page poll and draw `count` more times (it does so every second)."""
+    done = int(page.evaluate("document.body.dataset.draws || '0'"))
+    page.wait_for_function("n => Number(document.body.dataset.draws) >= n", arg=done + count)
+
+
+def in_sight(page, ident, text):
+    """Whether the last message containing `text` shows whole inside its phone's thread."""
+    return page.evaluate("""([ident, text]) => {
+        const thread = document.querySelector(`[data-phone=${ident}] .thread`);
+        const msgs = [...thread.querySelectorAll('.msg')].filter(m => m.textContent.includes(text));
+        if (!msgs.length) return false;
+        const box = thread.getBoundingClientRect(), it = msgs[msgs.length - 1].getBoundingClientRect();
+        return it.top >= box.top - 1 && it.bottom <= box.bottom + 1;
+    }""", [ident, text])
+
+
+def newest_in_sight(page, ident):
+    text = page.evaluate(f"""() => [...document.querySelectorAll(
+        '[data-phone={ident}] .thread .msg .bubble')].pop().textContent""")
+    return in_sight(page, ident, text)
+
+
+def fill_threads(page, count=7):
+    """The officer texts until their thread and the on-call peer's overflow."""
+    for n in range(1, count + 1):
+        send(page, "officer", f"still there? message {n} of a long night")
+        expect_message(page, "officer", f"message {n} of a long night")
+    expect_message(page, "alice", f"message {count} of a long night")
+
+
+def test_threads_keep_their_newest_message_in_sight_after_a_reload_and_a_call(simulator,
+                                                                             screenshot):
+    page = simulator
+    fill_threads(page)
+    assert page.evaluate("(t => t.scrollHeight > t.clientHeight)("
+                         "document.querySelector('[data-phone=officer] .thread'))")
+    redraws(page)  # the page redraws every second: the newest must stay in sight
+    assert newest_in_sight(page, "officer") and newest_in_sight(page, "alice")
+
+    page.reload()
+    page.wait_for_selector("body[data-ready='1'] [data-phone=alice] .msg")
+    redraws(page)
+    assert newest_in_sight(page, "officer") and newest_in_sight(page, "alice")
+
+    phone(page, "officer").locator("button.call").click()  # call panels take room
+    from playwright.sync_api import expect
+    expect(phone(page, "alice").locator(".call-panel")).to_have_attribute("data-state", "ringing")
+    redraws(page)
+    assert newest_in_sight(page, "officer") and newest_in_sight(page, "alice")
+    screenshot("simulator-threads-during-a-call")
+
+
+def test_notices_after_a_fast_forward_and_the_988_text_arrive_in_sight(simulator, screenshot):
+    page = simulator
+    fill_threads(page, count=5)
+    page.click("button[data-forward='300']")  # step 2: Carol's notice
+    expect_message(page, "carol", "an officer has waited 5 min")
+    page.click("button[data-forward='300']")  # step 3: the director's
+    expect_message(page, "clinical_director", "an officer has waited 10 min")
+    page.click("button[data-forward='3600']")  # nobody took it: the officer is told of 988
+    expect_message(page, "officer", "We could not reach a peer right now.")
+    redraws(page)
+    assert in_sight(page, "officer", "We could not reach a peer right now.")
+    assert newest_in_sight(page, "alice") and newest_in_sight(page, "carol")
+    screenshot("simulator-text-fallback")
+
+
+def test_a_thread_scrolled_up_stays_put_until_scrolled_back_down(simulator):
+    page = simulator
+    fill_threads(page)
+    thread = phone(page, "officer").locator(".thread")
+    thread.hover()
+    page.mouse.wheel(0, -5000)  # reading back through the conversation
+    page.wait_for_function("() => document.querySelector('[data-phone=officer] .thread').scrollTop == 0")
+    send(page, "alice", "YES")
+    expect_message(page, "officer", "A peer is here now.")
+    redraws(page)
+    assert page.evaluate("document.querySelector('[data-phone=officer] .thread').scrollTop") == 0
+    assert not in_sight(page, "officer", "A peer is here now.")
+
+    thread.hover()
+    page.mouse.wheel(0, 5000)  # back at the bottom: new texts show again
+    page.wait_for_function("() => (t => t.scrollHeight - t.scrollTop - t.clientHeight < 2)("
+                           "document.querySelector('[data-phone=officer] .thread'))")
+    send(page, "alice", "I'm here. What's going on?")
+    expect_message(page, "officer", "I'm here. What's going on?")
+    redraws(page)
+    assert newest_in_sight(page, "officer")
+
+
+def test_text_bubbles_name_the_program_number_they_came_from_or_went_to(simulator):
+    from playwright.sync_api import expect
+    page = simulator
+    send(page, "officer", "rough night, can someone talk?")
+    expect_message(page, "alice", "Peer line #1: rough night")
+    welcome = phone(page, "officer").locator(".msg.in", has_text="Thanks for reaching out.")
+    expect(welcome.locator(".from")).to_have_text("From +1 262-555-0100")
+    sent = phone(page, "officer").locator(".msg.out", has_text="rough night")
+    expect(sent.locator(".from")).to_have_text("To +1 262-555-0100")
+    notice = phone(page, "alice").locator(".msg.in", has_text="Peer line #1")
+    expect(notice.locator(".from")).to_have_text("From +1 262-555-0100")
+
+
+@pytest.mark.parametrize("app", [EXAMPLE_ROTATION], indirect=True, ids=["example-rotation"])
+def test_on_a_1500_by_1000_screen_the_on_call_peers_and_the_director_show_whole(simulator,
+                                                                               screenshot):
+    from playwright.sync_api import expect
+    page = simulator
+    page.set_viewport_size({"width": 1500, "height": 1000})
+    expect(phone(page, "mgarcia").locator(".oncall")).to_have_text("on call: step 1")
+    expect(phone(page, "clinical_director").locator(".oncall")).to_have_text("on call: step 3")
+    redraws(page, 1)
+    boxes = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('.phone')]
+        .map(p => [p.dataset.phone, {oncall: p.querySelector('.oncall').textContent,
+                                     box: p.getBoundingClientRect().toJSON()}]))""")
+    wanted = {ident for ident, p in boxes.items() if p["oncall"].startswith("on call")}
+    assert wanted == {"mgarcia", "dokafor", "pshah", "clinical_director"}
+    for ident in wanted | {"officer"}:
+        box = boxes[ident]["box"]
+        assert box["top"] >= 0 and box["left"] >= 0, (ident, box)
+        assert box["bottom"] <= 1000 and box["right"] <= 1500, (ident, box)
+    # Whom the line tries, and in which order, reads at a glance.
+    expect(phone(page, "mgarcia")).to_have_class(re.compile(r"\bon-call\b"))
+    expect(phone(page, "mgarcia")).to_have_attribute("data-step", "1")
+    expect(phone(page, "dokafor")).to_have_attribute("data-step", "2")
+    expect(phone(page, "akim")).not_to_have_class(re.compile(r"\bon-call\b"))
+    screenshot("simulator-1500x1000")

@@ -354,6 +354,21 @@ def test_dashboard_user_command_prints_a_line_with_a_hash():
     assert check_password_hash(users["mgarcia"].password_hash, "a long enough password")
 
 
+def test_dashboard_user_redirected_to_a_file_writes_only_the_account_line():
+    """`hotline dashboard-user NAME ROLE > line.txt`: the prompts go to the terminal
+    (stderr), so the file holds the one line to paste and nothing else."""
+    result = CliRunner().invoke(cli, ["dashboard-user", "mgarcia", "coordinator"],
+                                input="a long enough password\na long enough password\n")
+    assert result.exit_code == 0, result.output
+    assert "Password for the dashboard" in result.stderr
+    assert "Repeat for confirmation" in result.stderr
+    # click's test runner stands in for the terminal's hidden input by writing a newline
+    # to stdout after each prompt; a real terminal gets that newline, not the file.
+    written = [line for line in result.stdout.splitlines() if line.strip()]
+    assert len(written) == 1 and written[0].startswith("mgarcia:coordinator:"), result.stdout
+    assert "mgarcia" in parse_users(written[0])
+
+
 def test_dashboard_user_command_refuses_short_passwords_and_unknown_roles():
     short = CliRunner().invoke(cli, ["dashboard-user", "x", "coordinator"], input="short\nshort\n")
     assert short.exit_code != 0 and "12 characters" in short.output

@@ -22,6 +22,7 @@ import signal
 import socket
 import subprocess
 import sys
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -114,8 +115,10 @@ class Line:
             return {}
 
 
-@pytest.fixture
-def make_run(tmp_path):
+@contextmanager
+def running(tmp_path):
+    """`make run` in its simulator mode, on the instance folder and SQLite file of tmp_path:
+    entered twice, a stop and a start on the same data."""
     port = free_port()
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("HOTLINE_", "TWILIO_")) and k not in ("DATABASE_URL", "PORT")}
@@ -146,6 +149,12 @@ def make_run(tmp_path):
                 proc.wait(timeout=10)
 
 
+@pytest.fixture
+def make_run(tmp_path):
+    with running(tmp_path) as line:
+        yield line
+
+
 def test_make_run_text_escalates_on_fast_forward_and_on_the_in_process_clock(make_run):
     line = make_run
     assert line.on_call() == {"alice": "step 1", "carol": "step 2",
@@ -168,3 +177,23 @@ def test_make_run_text_escalates_on_fast_forward_and_on_the_in_process_clock(mak
     # take it the rest of the way.
     line.act("forward", seconds=WAIT - SHORT_OF_IT)
     line.receives("clinical_director", "Peer line #1: an officer has waited 10 min for a peer.")
+
+
+def test_after_a_fast_forward_and_a_restart_the_next_text_still_reaches_the_peer(tmp_path):
+    """Text the line, fast-forward an hour, stop `make run`, start it again, text from
+    another officer: the peer's notice must arrive. (It used to wait in the outbox with
+    0 attempts: the restarted line's clock was an hour behind the send-rate record.)"""
+    with running(tmp_path) as line:
+        line.act("text", phone="officer", body="rough night, can someone talk?")
+        line.receives("alice", "Peer line #1: rough night")
+        line.act("forward", seconds=3600)
+        # Step 2's notice goes out on the line's clock, an hour ahead of real time.
+        line.receives("carol", "Peer line #1: an officer has waited")
+    with running(tmp_path) as line:
+        assert line.http.get(f"{line.base}/simulator/state", timeout=BOUND).json()["ahead"] \
+            .startswith("1:00:"), "the line's clock carries on from where it was"
+        line.act("officer", number="+1 262 555 0143")
+        line.act("text", phone="officer", body="need to talk")
+        line.receives("officer", "Thanks for reaching out.")
+        wait_for("alice's phone shows the second officer's notice",
+                 lambda: any("need to talk" in t for t in line.thread("alice")), line.log)

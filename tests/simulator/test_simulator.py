@@ -326,3 +326,53 @@ def test_voicemail_is_recorded_and_played_to_the_director(tmp_path, rotation_fil
             assert db.scalars(select(Voicemail)).all() == []
     finally:
         app.extensions["hotline.engine"].dispose()
+
+
+def test_the_pages_once_a_second_poll_is_kept_out_of_the_access_log(sim_app, caplog):
+    """Under `make run` the page asks for /simulator/state every second: half of all log
+    lines were those polls. They are not logged; every other request still is."""
+    import logging
+    import threading
+
+    import requests
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, sim_app, threaded=True)  # werkzeug's, as `hotline run`
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    try:
+        with caplog.at_level(logging.INFO, logger="werkzeug"):
+            assert requests.get(f"{base}/simulator/", timeout=10).status_code == 200
+            for _ in range(3):
+                assert requests.get(f"{base}/simulator/state", timeout=10).status_code == 200
+            assert requests.get(f"{base}/health", timeout=10).status_code in (200, 503)
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+    access = [r.getMessage() for r in caplog.records if r.name == "werkzeug"]
+    assert any('"GET /simulator/ HTTP/1.1" 200' in line for line in access), access
+    assert any('"GET /health HTTP/1.1"' in line for line in access), access
+    assert not any("/simulator/state" in line for line in access), access
+
+
+def test_a_fast_forward_survives_a_restart_of_make_run(tmp_path, rotation_file, database_url):
+    """The line's clock never goes back. Under `make run` it is real time plus the
+    fast-forwards; the database holds times on that clock (when a text escalates, when
+    the last one was sent), so a restart carries on from the same offset."""
+    from datetime import datetime, timedelta, timezone
+
+    def real_time():  # no FakeClock: the simulator installs its own OffsetClock
+        return datetime.now(timezone.utc)
+
+    first = simulator_app(tmp_path, rotation_file, database_url, real_time)
+    Page(first, None).act("forward", seconds=3600)
+    first.extensions["hotline.engine"].dispose()  # `make run` stopped
+
+    again = simulator_app(tmp_path, rotation_file, database_url, real_time)  # and started
+    try:
+        assert again.config["HOTLINE_CLOCK"].offset == timedelta(hours=1)
+        assert Page(again, None).state()["ahead"] == "1:00:00"
+        assert again.config["HOTLINE_CLOCK"]() - real_time() > timedelta(minutes=59)
+    finally:
+        again.extensions["hotline.engine"].dispose()

@@ -1,6 +1,8 @@
 """A burst stays within the program number's send rate, and urgent texts go first."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from tests.conftest import ALICE, BOB, DIRECTOR, OFFICER
@@ -61,3 +63,27 @@ def test_a_routine_text_waits_behind_an_urgent_notice_still_on_its_way(phones):
     phones.tick(31)  # the dead worker's lease runs out; the clock sends in priority order
     assert [b.split(":")[0] for b in phones.inbox(ALICE)] == ["URGENT Peer line #1",
                                                               "Peer line #2"]
+
+
+def test_after_the_clock_steps_back_an_hour_a_new_text_still_gets_its_notice(phones, app, clock):
+    """The send-rate record holds the second of the last send. A clock stepped back (an NTP
+    correction, a restored snapshot, the simulator restarted after a fast-forward) must
+    not leave it in the future, holding every text in the outbox until time catches up."""
+    app.config["HOTLINE_SEND_RATE"] = 1
+    phones.text(OFFICER, "are you there")  # the notice to Alice uses this second
+    clock.now -= timedelta(hours=1)
+    phones.text(OTHER, "need to talk")
+    phones.tick(1)  # held for the rate or not, it is out by the clock's next poll
+    assert phones.inbox(ALICE)[-1] == "Peer line #2: need to talk - reply YES to take #2"
+
+
+def test_a_clock_a_moment_behind_another_still_keeps_to_the_rate(phones, app, clock):
+    """Two workers' clocks differ by a fraction of a second: the one behind sees the other's
+    second as slightly in the future, and must count it full, not start it over."""
+    app.config["HOTLINE_SEND_RATE"] = 1
+    phones.text(OFFICER, "are you there")  # the notice to Alice uses this second
+    clock.now -= timedelta(seconds=1)
+    phones.text(OTHER, "need to talk")
+    assert phones.inbox(ALICE) == ["Peer line #1: are you there - reply YES to take #1"]
+    phones.tick(2)  # a second after the first send: the held notice goes
+    assert phones.inbox(ALICE)[-1] == "Peer line #2: need to talk - reply YES to take #2"

@@ -7,7 +7,8 @@
   const stateUrl = body.dataset.state;
   const actUrl = (action) => body.dataset.act.replace("ACTION", action);
   const phonesEl = document.getElementById("phones");
-  const drawn = new Map(); // phone id -> {root, callsKey, threadKey}
+  const drawn = new Map(); // phone id -> {root, callsKey, threadKey, number, stick}
+  const NEAR_BOTTOM = 24; // px: a thread scrolled this close to its end follows new texts
   const LABELS = {answer: "Answer", decline: "Decline", hangup: "Hang up"};
   const KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"];
 
@@ -71,8 +72,40 @@
         ]),
       ]),
     ]);
-    phonesEl.appendChild(root);
-    return {root: root, callsKey: "", threadKey: "", number: p.number};
+    // `stick`: the thread follows its newest message until the user scrolls up, and again
+    // once they scroll back down to it.
+    const d = {root: root, callsKey: "", threadKey: "", number: p.number, stick: true};
+    const list = root.querySelector(".thread");
+    list.addEventListener("scroll", () => {
+      d.stick = list.scrollHeight - list.scrollTop - list.clientHeight <= NEAR_BOTTOM;
+    });
+    return d;
+  }
+
+  // Officer first, then whom the line tries, in step order, then the clinical director
+  // (the last person any contact reaches), then the peers off call.
+  function stepOf(p) {
+    const m = /step (\d+)/.exec(p.on_call || "");
+    return m ? Number(m[1]) : null;
+  }
+
+  function rank(p) {
+    if (p.role === "officer") return [0, 0];
+    const step = stepOf(p);
+    if (step !== null) return [1, step];
+    return p.role === "clinical_director" ? [2, 0] : [3, 0];
+  }
+
+  function place(d, index) {
+    // Moving a node out of the page and back resets its scroll position: move only when
+    // the order changed, and put the thread's position back.
+    if (phonesEl.children[index] === d.root) return;
+    const list = d.root.querySelector(".thread");
+    const top = list.scrollTop;
+    const stick = d.stick;
+    phonesEl.insertBefore(d.root, phonesEl.children[index] || null);
+    list.scrollTop = top;
+    d.stick = stick;
   }
 
   function drawCalls(box, calls) {
@@ -100,29 +133,46 @@
     }));
   }
 
-  function drawThread(list, thread) {
+  function drawThread(list, thread, program) {
+    // Every text is with the program number, the only number anyone sees: say so on it.
+    const party = {in: "From " + program, out: "To " + program};
     list.replaceChildren(...thread.map((m) => el("li", {cls: "msg " + m.kind}, [
       el("span", {cls: "bubble", text: m.text}),
-      el("time", {datetime: m.at, text: m.time}),
+      el("div", {cls: "meta"}, [
+        party[m.kind] ? el("span", {cls: "from", text: party[m.kind]}) : null,
+        el("time", {datetime: m.at, text: m.time}),
+      ]),
     ])));
-    list.scrollTop = list.scrollHeight;
   }
 
   function draw(state) {
     document.getElementById("now").textContent = state.now;
     document.getElementById("ahead").textContent =
       state.ahead && state.ahead !== "0:00" ? "(" + state.ahead + " ahead of real time)" : "";
-    const seen = new Set();
-    for (const p of state.phones) {
-      seen.add(p.id);
+    const seen = new Set(state.phones.map((p) => p.id));
+    for (const [id, d] of drawn) {
+      if (!seen.has(id)) { d.root.remove(); drawn.delete(id); }
+    }
+    const order = state.phones.map((p, i) => [rank(p), i, p])
+      .sort((a, b) => a[0][0] - b[0][0] || a[0][1] - b[0][1] || a[1] - b[1])
+      .map((entry) => entry[2]);
+    order.forEach((p, index) => {
       let d = drawn.get(p.id);
       if (!d || d.number !== p.number) {
         if (d) d.root.remove();
         d = phoneSkeleton(p);
         drawn.set(p.id, d);
       }
-      phonesEl.appendChild(d.root); // keeps the server's order
-      d.root.querySelector(".oncall").textContent = p.on_call ? "on call: " + p.on_call : "";
+      place(d, index);
+      const step = stepOf(p);
+      const badge = d.root.querySelector(".oncall");
+      badge.textContent = p.on_call ? "on call: " + p.on_call
+        : (p.role === "officer" ? "" : "not on call now");
+      badge.title = step === null ? "" : (step === 1
+        ? "Tried first for every call and text"
+        : "Tried at step " + step + ", if nobody at the steps before takes it");
+      d.root.classList.toggle("on-call", step !== null);
+      if (step === null) delete d.root.dataset.step; else d.root.dataset.step = String(step);
       d.root.classList.toggle("ringing", p.calls.some((c) => c.state === "ringing"));
       const callsKey = JSON.stringify(p.calls);
       if (callsKey !== d.callsKey) {
@@ -132,13 +182,17 @@
       const threadKey = JSON.stringify(p.thread);
       if (threadKey !== d.threadKey) {
         d.threadKey = threadKey;
-        drawThread(d.root.querySelector(".thread"), p.thread);
+        drawThread(d.root.querySelector(".thread"), p.thread, state.program.display);
       }
-    }
-    for (const [id, d] of drawn) {
-      if (!seen.has(id)) { d.root.remove(); drawn.delete(id); }
+    });
+    // Last, once texts and call panels have their sizes: threads that follow their newest
+    // message scroll to it (a call panel taking room must not push it out of sight).
+    for (const d of drawn.values()) {
+      const list = d.root.querySelector(".thread");
+      if (d.stick) list.scrollTop = list.scrollHeight;
     }
     body.dataset.ready = "1";
+    body.dataset.draws = String(Number(body.dataset.draws || 0) + 1); // tests wait on it
   }
 
   let inFlight = null;
