@@ -13,7 +13,9 @@ import re
 from datetime import datetime
 
 from sqlalchemy import delete, select, text
+from sqlalchemy.orm import object_session
 
+from hotline.callout.busy import yes_busy
 from hotline.rotation.model import CLINICAL_DIRECTOR, Config
 from hotline.routing import Contact, GiveUp, next_ring, step_number
 from hotline.text.outbox import OPTED_OUT, Text, send_all
@@ -99,6 +101,7 @@ def advance(app, loaded, conv: Conversation, texter: str, now: datetime, out: li
     config = loaded.config
     contact = Contact(started_at=conv.started_at, caller=texter, next_attempt=next_attempt,
                       tried=tuple((a, p) for a, p in conv.tried), deadline=None)
+    busy = busy | yes_busy(object_session(conv), config)  # a callout's YES, if the file says
     decision = next_ring(config, loaded.schedule, contact, busy, now)
     c = conv.code
     if isinstance(decision, GiveUp):
