@@ -104,8 +104,10 @@ def counts(db, callout: Callout) -> Counts:
                             .where(CalloutAnswer.callout_id == callout.id)).all())
 
 
-def close(app, db, config: Config, now: datetime, out: list, note: str = "") -> Counts:
-    """Thank those who said yes, send the initiator the final tally, keep only counts."""
+def close(app, db, config: Config, now: datetime, out: list, note: str = "",
+          closer: str | None = None) -> Counts:
+    """Thank those who said yes, send the initiator the final tally (unless they are
+    `closer`, who is answered directly), keep only counts."""
     callout = open_callout(db, lock=True)
     if callout is None:
         raise Refusal("No callout is open.")
@@ -116,7 +118,8 @@ def close(app, db, config: Config, now: datetime, out: list, note: str = "") -> 
         person = config.peers.get(row.peer_id)
         if person is not None:
             out.append(Text(person.phone, closing, callout_id=callout.id))
-    _tell_initiator(config, callout, final.text(final=True), out)
+    if callout.initiator != closer:
+        _tell_initiator(config, callout, final.text(final=True), out)
     local = callout.started_at.astimezone(config.program.timezone)
     first = callout.first_yes_at
     db.add(CalloutStat(month=local.strftime("%Y-%m"), asked=final.yes + final.no + final.waiting,

@@ -354,8 +354,8 @@ def callout_text(db, loaded, person: Person, body: str, now: datetime, out: list
                            "Only the person who started the callout, or the clinical "
                            "director, can close it.")
             return True
-        result = callouts.close(current_app, db, config, now, out, cmd.note)
-        replies.append(f"Closed. {result.yes} said yes; they have the closing text.")
+        result = callouts.close(current_app, db, config, now, out, cmd.note, closer=person.id)
+        replies.append(result.text(final=True) + " Those who said yes have the closing text.")
         return True
     if person.id not in config.callout.allowed:
         if _owned(db, person) is not None or _texting(db, person):
