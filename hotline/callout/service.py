@@ -10,16 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from hotline.callout.tally import (NO, YES, Counts, Refusal, count, notice, recipients,
                                    tally_due)
 from hotline.rotation.model import CLINICAL_DIRECTOR, Config
-from hotline.store import Callout, CalloutAnswer, CalloutStat
+from hotline.store import Callout, CalloutAnswer, CalloutStat, Outbox
 from hotline.text.outbox import Text
 
 MAX_MESSAGE = 300  # the notice goes to every peer asked: keep it to two segments
+EVERYONE = "*"  # start(tag=EVERYONE): every peer, whatever the file's default tag
 
 
 def vault(app):
@@ -33,7 +34,8 @@ def open_callout(db, lock: bool = False) -> Callout | None:
 
 def start(app, db, config: Config, message: str, tag: str | None, initiator: str | None,
           now: datetime, out: list) -> tuple[Callout, int]:
-    """Ask every peer with `tag` (None: the file's callout tag, or everyone) by text.
+    """Ask every peer with `tag` (None: the file's callout tag, or everyone; EVERYONE:
+    everyone) by text.
     Returns the callout and how many were asked; raises Refusal, changing nothing."""
     message = " ".join(message.split())
     if not message:
@@ -48,7 +50,7 @@ def start(app, db, config: Config, message: str, tag: str | None, initiator: str
     existing = open_callout(db)
     if existing is not None:
         raise Refusal(_already_open(config, existing))
-    tag = tag.lower() if tag else config.callout.tag
+    tag = None if tag == EVERYONE else tag.lower() if tag else config.callout.tag
     people = recipients(config, tag, initiator)
     callout = Callout(slot=1, message_enc=vault(app).seal(message), tag=tag,
                       initiator=initiator, started_at=now, close_at=now + config.callout.close_after)
@@ -200,3 +202,12 @@ def status(app, db, config: Config) -> Status | None:
                   no=[name(r.peer_id) for r in rows if r.answer == NO],
                   waiting=[(name(r.peer_id), r.unreachable, r.calls)
                            for r in rows if r.answer is None])
+
+
+def hand_to_clock(db, staged: list, now: datetime) -> None:
+    """For a process that is not a web worker (the `hotline callout` command): its staged
+    texts are due at once, and the clock sends them at the number's rate, in order."""
+    ids = [t.outbox_id for t in staged if getattr(t, "outbox_id", None) is not None]
+    if ids:
+        db.execute(update(Outbox).where(Outbox.id.in_(ids)).values(next_try_at=now)
+                   .execution_options(synchronize_session=False))
