@@ -39,10 +39,13 @@ def _sessions(app):
 
 def close_forgotten(app, loaded, now: datetime) -> None:
     out: list = []
+    with _sessions(app)() as db:  # a plain read each poll; the lock only once it is due
+        if db.scalar(select(Callout.id).where(Callout.close_at <= now)) is None:
+            return
     with _sessions(app)() as db, db.begin():
         callout = callouts.open_callout(db, lock=True)
         if callout is None or callout.close_at > now:
-            return
+            return  # closed meanwhile (by hand, or by another clock)
         log.info("a callout was still open after callout close_after; closed it")
         callouts.close(app, db, loaded.config, now, out)
         out = stage(app, db, out, now)

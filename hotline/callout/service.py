@@ -153,9 +153,9 @@ def _tell_initiator(config: Config, callout: Callout, words: str, out: list) -> 
 
 
 def unreachable(db, callout_id: int | None, peer_id: str | None, sid: str | None,
-                now: datetime) -> None:
+                now: datetime, call_now: bool = False) -> None:
     """A callout text or phone page never reached a peer: count them unreachable, and
-    if their text failed, phone them now rather than after call_after."""
+    if their text failed (`sid`, or `call_now`), phone them now, not after call_after."""
     if sid is not None:
         row = db.scalar(select(CalloutAnswer).where(CalloutAnswer.notice_sid == sid))
     else:
@@ -163,7 +163,7 @@ def unreachable(db, callout_id: int | None, peer_id: str | None, sid: str | None
     if row is None or row.answer is not None:
         return
     row.unreachable = True
-    if sid is not None and row.call_due_at is not None:
+    if (sid is not None or call_now) and row.call_due_at is not None:
         row.call_due_at = now
 
 

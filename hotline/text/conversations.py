@@ -16,6 +16,7 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.orm import object_session
 
 from hotline.callout.busy import yes_busy
+from hotline.callout.service import unreachable
 from hotline.rotation.model import CLINICAL_DIRECTOR, Config
 from hotline.routing import Contact, GiveUp, next_ring, step_number
 from hotline.text.outbox import OPTED_OUT, Text, send_all
@@ -198,6 +199,9 @@ def report_opt_outs(app, refused: list[Text], now: datetime) -> None:
         if not t.to_texter or t.conversation_id is None:
             log.warning("a peer's phone has opted out of the program number (error %s)",
                         OPTED_OUT)
+            if t.callout_id is not None and t.peer_id:  # a callout's text: phone them now
+                with app.extensions["hotline.sessions"]() as db, db.begin():
+                    unreachable(db, t.callout_id, t.peer_id, None, now, call_now=True)
             continue
         with app.extensions["hotline.sessions"]() as db:
             conv = db.get(Conversation, t.conversation_id)

@@ -99,6 +99,14 @@ def test_a_peer_whose_phone_fails_is_phoned_at_once_and_counted_unreachable(phon
     assert phones.last(DIRECTOR) == "Callout: 1 yes, 0 no, 2 waiting (1 unreachable)."
 
 
+def test_a_peer_whose_phone_opted_out_of_the_line_is_phoned_at_once(phones, app):
+    phones.rest.opted_out.add(CAROL)  # she once texted STOP to the program number
+    phones.text(DIRECTOR, START)
+    assert phones.inbox(CAROL) == []
+    phones.tick(1)
+    assert [c.to for c in phones.rest.calls] == [CAROL]
+
+
 def test_callout_texts_wait_behind_an_urgent_crisis_text_and_go_ahead_of_routine_ones(phones, app):
     app.config["HOTLINE_SEND_RATE"] = 1
     phones.text("+12625550143", "rough shift")  # Alice's notice #1 takes this second
