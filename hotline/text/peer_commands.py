@@ -360,8 +360,11 @@ def callout_text(db, loaded, person: Person, body: str, now: datetime, out: list
     if person.id not in config.callout.allowed:
         if _owned(db, person) is not None or _texting(db, person):
             return False  # "callout tonight was rough" was for their texter
+        # Said plainly, with the way on: a peer who wanted support for themselves is
+        # never left at a dead end by a word that happens to be a command.
         replies.append("CALLOUT is only for the people the rotation file allows (callout "
-                       "allowed). Nothing was sent.")
+                       "allowed). Nothing was sent. To reach a peer yourself, text again "
+                       "without the word CALLOUT first.")
         return True
     try:
         _, asked = callouts.start(current_app, db, config, cmd.message, cmd.tag, person.id,
@@ -394,7 +397,7 @@ def _callout_answer(db, config, person: Person, ans: Answer, now: datetime,
             if waiting is not None:
                 ways.append(f"\"YES #{waiting.code}\" takes #{waiting.code}")
             if mine is not None:
-                ways.append(f"\"#{mine.code} {body_word(ans)}\" writes to #{mine.code}")
+                ways.append(f"\"#{mine.code} {_body_word(ans)}\" writes to #{mine.code}")
             replies.append("Did you mean the callout or a conversation? " + "; ".join(ways)
                            + ". Nothing was sent.")
             return True
@@ -402,5 +405,5 @@ def _callout_answer(db, config, person: Person, ans: Answer, now: datetime,
     return True
 
 
-def body_word(ans: Answer) -> str:
+def _body_word(ans: Answer) -> str:
     return "yes" if ans.yes else "no"

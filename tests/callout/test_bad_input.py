@@ -40,7 +40,8 @@ def test_a_second_callout_while_one_is_open_is_refused(phones, app):
 def test_callout_from_a_peer_the_file_does_not_allow_is_refused(phones, app):
     assert phones.text(ALICE, START) == [
         "CALLOUT is only for the people the rotation file allows (callout allowed). "
-        "Nothing was sent."]
+        "Nothing was sent. To reach a peer yourself, text again without the word CALLOUT "
+        "first."]
     assert rows(app, Callout) == [] and phones.inbox(BOB) == []
 
 
