@@ -395,7 +395,8 @@ def _callout_answer(db, config, person: Person, ans: Answer, now: datetime,
         if waiting is not None or mine is not None:
             ways = ["\"CALLOUT YES 40\" (or CALLOUT NO) answers the callout"]
             if waiting is not None:
-                ways.append(f"\"YES #{waiting.code}\" takes #{waiting.code}")
+                verb = "takes" if waiting.owner is None else "is for"
+                ways.append(f"\"YES #{waiting.code}\" {verb} #{waiting.code}")
             if mine is not None:
                 ways.append(f"\"#{mine.code} {_body_word(ans)}\" writes to #{mine.code}")
             replies.append("Did you mean the callout or a conversation? " + "; ".join(ways)
