@@ -1,6 +1,8 @@
 """A callout that cannot start says why and changes nothing: no row, no text to anyone."""
 from __future__ import annotations
 
+import threading
+
 from tests.callout.fixtures import START, Callout, rotation_file, rows  # noqa: F401
 from tests.conftest import ALICE, BOB, CAROL, DAVE, DIRECTOR, OFFICER
 from tests.sms_fixtures import phones  # noqa: F401 - fixture
@@ -72,3 +74,22 @@ def test_a_peer_writing_callout_to_her_texter_is_relayed_not_refused(phones, app
     phones.text(ALICE, "yes")
     assert phones.text(ALICE, "callout tonight was rough for you?") == []
     assert phones.last(OFFICER) == "callout tonight was rough for you?"
+
+
+def test_two_callouts_started_at_the_same_instant_open_exactly_one(phones, app):
+    replies, barrier = {}, threading.Barrier(2)
+
+    def start(number, message):
+        barrier.wait()
+        replies[number] = phones.text(number, message)[0]
+
+    threads = [threading.Thread(target=start, args=a) for a in
+               ((DIRECTOR, "CALLOUT Defusing at District 4"), (DAVE, "CALLOUT Hospital vigil"))]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    opened = [n for n, r in replies.items() if r.startswith("Callout sent")]
+    assert len(opened) == 1, replies
+    assert "already open" in replies[DAVE if opened == [DIRECTOR] else DIRECTOR] or \
+        "opened a moment ago" in replies[DAVE if opened == [DIRECTOR] else DIRECTOR]
+    assert len(rows(app, Callout)) == 1
+    assert len(phones.inbox(ALICE)) == 1  # one callout text, not two
