@@ -93,7 +93,8 @@ def status():
     state = request.form.get("CallStatus", "")
     with transaction() as db:
         if state in UNREACHED:
-            callouts.unreachable(db, callout_id, peer, None, now())
+            callouts.unreachable(db, callout_id, peer, None, now(),
+                                 every=rotation().config.callout.tally_every)
         if state in UNREACHED | {"completed"}:
             forget_at_provider(current_app, db, request.form.get("CallSid"), "call", now())
     return VoiceResponse()

@@ -8,7 +8,7 @@ other text the number sends. Refusal (tally.py) means bad input: nothing changed
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
@@ -153,18 +153,24 @@ def _tell_initiator(config: Config, callout: Callout, words: str, out: list) -> 
 
 
 def unreachable(db, callout_id: int | None, peer_id: str | None, sid: str | None,
-                now: datetime, call_now: bool = False) -> None:
+                now: datetime, call_now: bool = False, every: timedelta | None = None) -> None:
     """A callout text or phone page never reached a peer: count them unreachable, and
-    if their text failed (`sid`, or `call_now`), phone them now, not after call_after."""
+    if their text failed (`sid`, or `call_now`), phone them now, not after call_after.
+    With `every` (callout tally_every) the starter hears of it in the next tally: they
+    may know another way to reach that peer."""
     if sid is not None:
         row = db.scalar(select(CalloutAnswer).where(CalloutAnswer.notice_sid == sid))
     else:
         row = db.get(CalloutAnswer, (callout_id, peer_id))
     if row is None or row.answer is not None:
         return
+    first = not row.unreachable
     row.unreachable = True
     if (sid is not None or call_now) and row.call_due_at is not None:
         row.call_due_at = now
+    callout = db.get(Callout, row.callout_id) if first and every is not None else None
+    if callout is not None:
+        callout.tally_due_at = tally_due(callout.tally_due_at, now, every)
 
 
 @dataclass(frozen=True)

@@ -201,7 +201,8 @@ def report_opt_outs(app, refused: list[Text], now: datetime) -> None:
                         OPTED_OUT)
             if t.callout_id is not None and t.peer_id:  # a callout's text: phone them now
                 with app.extensions["hotline.sessions"]() as db, db.begin():
-                    unreachable(db, t.callout_id, t.peer_id, None, now, call_now=True)
+                    unreachable(db, t.callout_id, t.peer_id, None, now, call_now=True,
+                                every=loaded.config.callout.tally_every)
             continue
         with app.extensions["hotline.sessions"]() as db:
             conv = db.get(Conversation, t.conversation_id)

@@ -197,7 +197,8 @@ def status():
         if STATUS_RANK[state] >= STATUS_RANK["sent"]:  # settled enough to ask for deletion
             forget_at_provider(current_app, db, form.get("MessageSid"), "message", now())
         if state in FINAL:  # a callout's text that never reached its peer: phone them
-            callouts.unreachable(db, None, None, form.get("MessageSid", ""), now())
+            callouts.unreachable(db, None, None, form.get("MessageSid", ""), now(),
+                                 every=rotation().config.callout.tally_every)
         notice = db.get(Notice, form.get("MessageSid", ""), with_for_update=True)
         # Each (sid, status) once, and only forward: a late "sent" cannot undo "failed".
         if notice is None or STATUS_RANK[state] <= STATUS_RANK.get(notice.status, 0):

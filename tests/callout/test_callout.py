@@ -94,6 +94,8 @@ def test_a_peer_whose_phone_fails_is_phoned_at_once_and_counted_unreachable(phon
     [page] = phones.rest.calls
     assert page.to == BOB  # not ten minutes later: the text never reached him
     call_status(phones, page, "failed")
+    phones.tick(60)  # the director hears of it without anyone answering
+    assert phones.last(DIRECTOR) == "Callout: 0 yes, 0 no, 3 waiting (1 unreachable)."
     phones.text(ALICE, "yes")
     phones.tick(60)
     assert phones.last(DIRECTOR) == "Callout: 1 yes, 0 no, 2 waiting (1 unreachable)."
