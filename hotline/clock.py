@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from cryptography.fernet import InvalidToken
 from sqlalchemy import delete, select, update
 
+from hotline.callout import clock as callout_clock
 from hotline.text import conversations as tx
 from hotline.text.outbox import (MAX_ATTEMPTS, OPTED_OUT, Refused, TemporaryFailure, as_text, backoff,
                      drop_outbox_row, record_sent, send_one, stage)
@@ -32,6 +33,7 @@ def run_due(app, now: datetime) -> None:
     with app.app_context():
         escalate(app, now)
         retry_outbox(app, now)
+        callout_clock.run(app, now)  # after the retries: a callout never holds up a rescue
         close_idle(app, now)
         heartbeat(app, now)  # after a completed poll: /health's "clock" age
 

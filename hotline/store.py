@@ -173,7 +173,7 @@ class Outbox(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     to_enc: Mapped[bytes] = mapped_column(LargeBinary)
     body_enc: Mapped[bytes] = mapped_column(LargeBinary)
-    priority: Mapped[int] = mapped_column(Integer, default=0)  # urgent texts first
+    priority: Mapped[int] = mapped_column(Integer, default=0)  # text/outbox.py: URGENT first
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_try_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -181,6 +181,7 @@ class Outbox(Base):
     peer_id: Mapped[str | None] = mapped_column(String(64))  # set for peer notices
     attempt: Mapped[int | None] = mapped_column(Integer)
     to_texter: Mapped[bool] = mapped_column(Boolean, default=False)
+    callout_id: Mapped[int | None] = mapped_column(Integer)  # a callout's text to a peer
 
 
 class Notice(Base):
@@ -256,3 +257,51 @@ class Voicemail(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)  # calls placed to the director
     next_try_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+# -- critical-incident callouts (hotline/callout/) -----------------------------------
+
+
+class Callout(Base):
+    """The one open callout. Its message is kept (encrypted) only while it is open: the
+    row and its answers are deleted at close, leaving one CalloutStat line."""
+
+    __tablename__ = "callouts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # Always 1 and unique: two coordinators starting at once cannot open two callouts.
+    slot: Mapped[int] = mapped_column(Integer, unique=True, default=1)
+    message_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    tag: Mapped[str | None] = mapped_column(String(64))  # None: every peer was asked
+    initiator: Mapped[str | None] = mapped_column(String(64))  # person id; gets the tally
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    first_yes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The debounced running tally: set by the first answer after a tally, claimed by the clock.
+    tally_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    tallied: Mapped[str | None] = mapped_column(String(160))  # the last tally sent, not resent
+    close_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)  # forgotten: closes
+
+
+class CalloutAnswer(Base):
+    """A peer asked in the open callout, and their latest answer (None = waiting)."""
+
+    __tablename__ = "callout_answers"
+    callout_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    peer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    answer: Mapped[str | None] = mapped_column(String(8))  # yes | no
+    minutes: Mapped[int | None] = mapped_column(Integer)  # "YES 40": 40 minutes away
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    notice_sid: Mapped[str | None] = mapped_column(String(64), index=True)  # the text's SID
+    unreachable: Mapped[bool] = mapped_column(Boolean, default=False)  # text or call failed
+    calls: Mapped[int] = mapped_column(Integer, default=0)  # phone pages placed
+    call_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+
+class CalloutStat(Base):
+    """What a closed callout leaves for the yearly figures: counts, no names, no message."""
+
+    __tablename__ = "callout_stats"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    month: Mapped[str] = mapped_column(String(7))  # "2026-11", local
+    asked: Mapped[int] = mapped_column(Integer)
+    answered_yes: Mapped[int] = mapped_column(Integer)
+    seconds_to_first_yes: Mapped[int | None] = mapped_column(Integer)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 from flask.cli import FlaskGroup
 
-from hotline.cli import ops, records, rotation
+from hotline.cli import callout, ops, records, rotation
 from hotline.dashboard.accounts import dashboard_user
 
 
@@ -40,5 +40,6 @@ def cli():
 
 for _command in (rotation.check, rotation.oncall, rotation.schedule, rotation.ics,
                  ops.db, ops.doctor, ops.twilio, ops.clock_command,
-                 records.stats, records.purge, records.audit, dashboard_user):
+                 records.stats, records.purge, records.audit, dashboard_user,
+                 callout.callout):
     cli.add_command(_command)

@@ -80,6 +80,11 @@ def check(config_file, config_path):
                    f"{format_duration(plan.step.wait)}) -> now: {names}")
     fb = config.escalation.fallback
     click.echo(f"Fallback:   {'forward to ' + fb.forward if fb.forward else 'message only'}")
+    co = config.callout
+    team = [p for p in config.peers.values() if co.tag is None or co.tag in p.tags]
+    click.echo(f"Callout:    by text from {', '.join(co.allowed) or 'nobody'}; reaches "
+               f"{len(team)} peers ({co.tag or 'every peer'}); phones after "
+               f"{format_duration(co.call_after)}, {co.calls}x")
     gaps = s.gaps(now, now + timedelta(days=14))
     if gaps:
         click.echo(f"WARNING: {len(gaps)} gap(s) with nobody at step 1 in the next 14 days; "

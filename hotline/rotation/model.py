@@ -139,6 +139,21 @@ class SmsSettings:
 
 
 @dataclass(frozen=True)
+class CalloutSettings:
+    """Critical-incident callouts (hotline/callout/): who may start one by text, and
+    how hard the router tries to reach the team."""
+
+    allowed: tuple[str, ...] = (CLINICAL_DIRECTOR,)  # person ids who may text CALLOUT
+    tag: str | None = None  # the tag a texted CALLOUT reaches by default; None = every peer
+    call_after: timedelta = timedelta(minutes=10)  # phone those who have not answered
+    calls: int = 2  # phone calls at most per peer, call_after apart
+    tally_every: timedelta = timedelta(minutes=2)  # the initiator's running tally, at most
+    close_after: timedelta = timedelta(hours=12)  # a forgotten callout closes itself
+    yes_is_busy: bool = False  # a peer who said YES is skipped by routing while it is open
+    closing: str = "The callout is closed. Thank you. The coordinator will be in touch."
+
+
+@dataclass(frozen=True)
 class Config:
     program: Program
     clinical_director: Person
@@ -149,6 +164,7 @@ class Config:
     source: str = "<config>"
     voice: VoiceSettings = VoiceSettings()
     sms: SmsSettings = SmsSettings()
+    callout: CalloutSettings = CalloutSettings()
 
     def person(self, ident: str) -> Person:
         if ident == CLINICAL_DIRECTOR:

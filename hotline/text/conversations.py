@@ -13,7 +13,10 @@ import re
 from datetime import datetime
 
 from sqlalchemy import delete, select, text
+from sqlalchemy.orm import object_session
 
+from hotline.callout.busy import yes_busy
+from hotline.callout.service import unreachable
 from hotline.rotation.model import CLINICAL_DIRECTOR, Config
 from hotline.routing import Contact, GiveUp, next_ring, step_number
 from hotline.text.outbox import OPTED_OUT, Text, send_all
@@ -99,6 +102,7 @@ def advance(app, loaded, conv: Conversation, texter: str, now: datetime, out: li
     config = loaded.config
     contact = Contact(started_at=conv.started_at, caller=texter, next_attempt=next_attempt,
                       tried=tuple((a, p) for a, p in conv.tried), deadline=None)
+    busy = busy | yes_busy(object_session(conv), config)  # a callout's YES, if the file says
     decision = next_ring(config, loaded.schedule, contact, busy, now)
     c = conv.code
     if isinstance(decision, GiveUp):
@@ -195,6 +199,10 @@ def report_opt_outs(app, refused: list[Text], now: datetime) -> None:
         if not t.to_texter or t.conversation_id is None:
             log.warning("a peer's phone has opted out of the program number (error %s)",
                         OPTED_OUT)
+            if t.callout_id is not None and t.peer_id:  # a callout's text: phone them now
+                with app.extensions["hotline.sessions"]() as db, db.begin():
+                    unreachable(db, t.callout_id, t.peer_id, None, now, call_now=True,
+                                every=loaded.config.callout.tally_every)
             continue
         with app.extensions["hotline.sessions"]() as db:
             conv = db.get(Conversation, t.conversation_id)

@@ -22,7 +22,7 @@ from twilio.base.exceptions import TwilioException
 from hotline.text.rate import may_send
 from hotline.records.retention import forget_at_provider
 from hotline.twilio_client import client
-from hotline.store import Notice, Outbox
+from hotline.store import CalloutAnswer, Notice, Outbox
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,9 @@ MAX_ATTEMPTS = 12
 # Longer than any send batch takes (a slow Twilio sends the rest to the retry queue after
 # one timeout), short enough that a crashed process's texts still go out promptly.
 STAGED_LEASE = timedelta(seconds=30)
+# The order texts leave in when the number's rate holds some back: a callout to the whole
+# team (hotline/callout/) goes after urgent crisis traffic and before everything else.
+ROUTINE, CALLOUT, URGENT = 0, 1, 2
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,11 @@ class Text:
     attempt: int | None = None
     to_texter: bool = False
     outbox_id: int | None = None  # its staged Outbox row, deleted once Twilio has it
+    callout_id: int | None = None  # a callout's text to a peer (its SID finds their answer)
+
+    @property
+    def priority(self) -> int:
+        return URGENT if self.urgent else CALLOUT if self.callout_id is not None else ROUTINE
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,7 @@ class Bridge:
     url: str  # absolute URL of the TwiML Twilio fetches when the peer answers
     status_callback: str | None = None  # absolute /voice/status: frees the peer when it ends
     urgent: bool = True  # placed before any text in the same batch
+    priority = URGENT
 
 
 def status_callback(app) -> str | None:
@@ -97,10 +106,10 @@ def stage(app, db, texts: list, now: datetime) -> list:
     for t in texts:
         if isinstance(t, Text) and t.outbox_id is None:
             row = Outbox(to_enc=vault.seal(t.to), body_enc=vault.seal(t.body),
-                         priority=1 if t.urgent else 0, attempts=0,
+                         priority=t.priority, attempts=0,
                          next_try_at=now + STAGED_LEASE, created_at=now,
                          conversation_id=t.conversation_id, peer_id=t.peer_id,
-                         attempt=t.attempt, to_texter=t.to_texter)
+                         attempt=t.attempt, to_texter=t.to_texter, callout_id=t.callout_id)
             db.add(row)
             rows.append((len(staged), row))
         staged.append(t)
@@ -120,7 +129,7 @@ def send_all(app, program: str, texts: list[Text], now: datetime) -> list[Text]:
     sent: list[tuple[str, Text]] = []
     # Its sent texts' rows go only when the batch is recorded: they hold nothing back.
     own = tuple(t.outbox_id for t in texts if isinstance(t, Text) and t.outbox_id is not None)
-    for text in sorted(texts, key=lambda t: (not isinstance(t, Bridge), not t.urgent)):
+    for text in sorted(texts, key=lambda t: (not isinstance(t, Bridge), -t.priority)):
         if isinstance(text, Bridge):
             try:
                 extra = {"status_callback": text.status_callback} if text.status_callback else {}
@@ -134,7 +143,7 @@ def send_all(app, program: str, texts: list[Text], now: datetime) -> list[Text]:
         if queue:  # Twilio is struggling: do not make the webhook wait on every send
             queue.append(text)
             continue
-        if not may_send(app, program, text.urgent, now, own):
+        if not may_send(app, program, text.priority, now, own):
             held.append(text)  # over the number's rate: the clock releases it in order
             continue
         try:
@@ -180,6 +189,10 @@ def record_sent_all(app, sent: list[tuple[str, Text | Bridge]], now: datetime) -
                     and text.conversation_id is not None:
                 db.add(Notice(message_sid=sid, conversation_id=text.conversation_id,
                               peer_id=text.peer_id, attempt=text.attempt or 0, status="queued"))
+            if isinstance(text, Text) and text.callout_id is not None and text.peer_id:
+                db.execute(update(CalloutAnswer).where(
+                    CalloutAnswer.callout_id == text.callout_id,
+                    CalloutAnswer.peer_id == text.peer_id).values(notice_sid=sid))
 
 
 def unstage(app, text: Text) -> None:
@@ -206,10 +219,10 @@ def enqueue(app, texts: list[Text], now: datetime, throttled: bool = False) -> N
                            .values(attempts=attempts, next_try_at=due))
                 continue
             db.add(Outbox(to_enc=vault.seal(t.to), body_enc=vault.seal(t.body),
-                          priority=1 if t.urgent else 0, attempts=attempts,
+                          priority=t.priority, attempts=attempts,
                           next_try_at=due, created_at=now,
                           conversation_id=t.conversation_id, peer_id=t.peer_id,
-                          attempt=t.attempt, to_texter=t.to_texter))
+                          attempt=t.attempt, to_texter=t.to_texter, callout_id=t.callout_id))
 
 
 def backoff(attempts: int) -> timedelta:
@@ -217,6 +230,7 @@ def backoff(attempts: int) -> timedelta:
 
 
 def as_text(vault, row: Outbox) -> Text:
-    return Text(to=vault.open(row.to_enc), body=vault.open(row.body_enc), urgent=row.priority > 0,
-                conversation_id=row.conversation_id, peer_id=row.peer_id, attempt=row.attempt,
-                to_texter=row.to_texter, outbox_id=row.id)
+    return Text(to=vault.open(row.to_enc), body=vault.open(row.body_enc),
+                urgent=row.priority >= URGENT, conversation_id=row.conversation_id,
+                peer_id=row.peer_id, attempt=row.attempt, to_texter=row.to_texter,
+                outbox_id=row.id, callout_id=row.callout_id)

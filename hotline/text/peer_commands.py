@@ -16,6 +16,12 @@ also waiting for them, when the router asks which they meant. A peer who owns
 nothing and writes something else is reaching out for support themselves and
 is treated as a texter (their own phone is never notified); while that
 conversation is open, their command words without a code go to it too.
+
+Callouts (hotline/callout/): CALLOUT <message> starts one (people the file allows),
+CLOSE ends it (its initiator or the clinical director), and a peer asked answers
+YES, NO or YES 40 (minutes away). An answer that could also mean a conversation
+(a notice waiting for them, or one they own) is not guessed: the router asks, and
+CALLOUT YES 40 / YES #7 say which. `callout_text` below has the whole rule.
 """
 from __future__ import annotations
 
@@ -26,6 +32,8 @@ from datetime import datetime
 from flask import current_app, request, url_for
 from sqlalchemy import select, update
 
+from hotline.callout import service as callouts
+from hotline.callout.tally import Answer, Close, Refusal, parse_answer, parse_command
 from hotline.text import conversations as tx
 from hotline.rotation.model import CLINICAL_DIRECTOR, Person
 from hotline.text.keywords import START_WORDS, STOP_WORDS
@@ -91,6 +99,8 @@ def peer_message(db, loaded, person: Person, body: str, now: datetime, out: list
         # Twilio acts on these for the sender's own phone. Relayed to their texter they
         # would read as "STOP" from the peer; as a texter, their own peer must hear.
         return False
+    if callout_text(db, loaded, person, body, now, out, replies):
+        return True
     cmd = parse(body)
     if cmd is not None:
         return _command(db, loaded, person, cmd, body, now, out, replies)
@@ -314,3 +324,87 @@ def reveal(db, loaded, person, code, body, now, out, replies) -> None:
 
 HANDLERS = {"yes": take, "pass": pass_on, "done": done, "call": call, "help": help_,
             "reveal": reveal}
+
+
+# -- callouts -------------------------------------------------------------------------
+
+def callout_text(db, loaded, person: Person, body: str, now: datetime, out: list[Text],
+                 replies: list[str]) -> bool:
+    """CALLOUT, CLOSE and callout answers. False: not about a callout, read it as usual.
+
+    A conversation is never lost to a callout answer: "YES #7" always takes #7 (it never
+    gets here), and a plain YES / NO / YES 40 answers the callout only when the sender
+    was asked in the open one and it could not also mean a conversation (a notice
+    waiting for them, one they own); when both could apply the router asks, and
+    "CALLOUT YES 40" answers the callout whatever else is open. A peer texting the line
+    for their own support keeps their words for their own peer."""
+    config = loaded.config
+    ans = parse_answer(body)
+    if ans is not None:
+        return _callout_answer(db, config, person, ans, now, replies)
+    cmd = parse_command(body)
+    if cmd is None:
+        return False
+    open_ = callouts.open_callout(db)
+    if isinstance(cmd, Close):
+        if open_ is None or person.id not in (open_.initiator, CLINICAL_DIRECTOR):
+            if _owned(db, person) is not None or _texting(db, person):
+                return False  # "close" was a word to their texter
+            replies.append("No callout of yours is open. " + MORE if open_ is None else
+                           "Only the person who started the callout, or the clinical "
+                           "director, can close it.")
+            return True
+        result = callouts.close(current_app, db, config, now, out, cmd.note, closer=person.id)
+        replies.append(result.text(final=True) + " Those who said yes have the closing text.")
+        return True
+    if person.id not in config.callout.allowed:
+        if _owned(db, person) is not None or _texting(db, person):
+            return False  # "callout tonight was rough" was for their texter
+        # Said plainly, with the way on: a peer who wanted support for themselves is
+        # never left at a dead end by a word that happens to be a command.
+        replies.append("CALLOUT is only for the people the rotation file allows (callout "
+                       "allowed). Nothing was sent. To reach a peer yourself, text again "
+                       "without the word CALLOUT first.")
+        return True
+    try:
+        _, asked = callouts.start(current_app, db, config, cmd.message, cmd.tag, person.id,
+                                  now, out)
+    except Refusal as exc:
+        replies.append(str(exc))
+        return True
+    replies.append(f"Callout sent to {asked} peers. You will get a running tally; text CLOSE "
+                   "to end it.")
+    return True
+
+
+def _callout_answer(db, config, person: Person, ans: Answer, now: datetime,
+                    replies: list[str]) -> bool:
+    row = callouts.asked(db, person.id)
+    if row is None:
+        if ans.explicit:
+            replies.append("No callout is open for you right now. Thank you.")
+            return True
+        return False  # an ordinary YES / NO
+    if _texting(db, person) and _owned(db, person) is None and not ans.explicit:
+        return False  # their own conversation as a texter comes first
+    if not ans.explicit:
+        waiting = _waiting(db, person, None) if ans.yes else None
+        if ans.minutes is not None and _concerns(db, person, ans.minutes):
+            waiting = db.scalar(select(Conversation).where(Conversation.code == ans.minutes))
+        mine = _owned(db, person)
+        if waiting is not None or mine is not None:
+            ways = ["\"CALLOUT YES 40\" (or CALLOUT NO) answers the callout"]
+            if waiting is not None:
+                verb = "takes" if waiting.owner is None else "is for"
+                ways.append(f"\"YES #{waiting.code}\" {verb} #{waiting.code}")
+            if mine is not None:
+                ways.append(f"\"#{mine.code} {_body_word(ans)}\" writes to #{mine.code}")
+            replies.append("Did you mean the callout or a conversation? " + "; ".join(ways)
+                           + ". Nothing was sent.")
+            return True
+    replies.append(callouts.answer(db, config, person.id, ans.yes, ans.minutes, now))
+    return True
+
+
+def _body_word(ans: Answer) -> str:
+    return "yes" if ans.yes else "no"

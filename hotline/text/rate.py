@@ -34,16 +34,16 @@ def take_slot(app, number: str, now: datetime) -> bool:
         return _claim(db, number, now, limit(app))
 
 
-def may_send(app, number: str, urgent: bool, now: datetime, own: tuple[int, ...] = ()) -> bool:
+def may_send(app, number: str, mine: int, now: datetime, own: tuple[int, ...] = ()) -> bool:
     """For a new text: nothing of its priority waits before it, and a slot is free
     (one round of the database for both). Even without a limit, texts due for a retry
     mean Twilio is struggling: a new one queues behind them rather than make its
     webhook wait out another timeout (and risk a duplicate if Twilio took it after all).
+    `mine`: the text's priority (outbox.ROUTINE, CALLOUT or URGENT).
     `own`: the outbox rows of the caller's own batch, never ahead of itself."""
-    mine = 1 if urgent else 0
     with app.extensions["hotline.sessions"]() as db, db.begin():
-        # An urgent text still on its way (staged by another webhook, or left by a dead
-        # one) is ahead of a routine one even before its retry is due.
+        # A text of higher priority still on its way (staged by another webhook, or left by
+        # a dead one) is ahead of a lower one even before its retry is due.
         ahead = db.scalar(select(Outbox.id).where(
             or_(and_(Outbox.next_try_at <= now, Outbox.priority >= mine), Outbox.priority > mine),
             Outbox.id.not_in(own)).limit(1))

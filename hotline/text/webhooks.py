@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from twilio.twiml.messaging_response import MessagingResponse
 
+from hotline.callout import service as callouts
 from hotline.text import conversations as tx
 from hotline.text.keywords import START_WORDS, STOP_WORDS
 from hotline.crypto import Vault, instance_secret
@@ -195,6 +196,9 @@ def status():
     with transaction() as db:
         if STATUS_RANK[state] >= STATUS_RANK["sent"]:  # settled enough to ask for deletion
             forget_at_provider(current_app, db, form.get("MessageSid"), "message", now())
+        if state in FINAL:  # a callout's text that never reached its peer: phone them
+            callouts.unreachable(db, None, None, form.get("MessageSid", ""), now(),
+                                 every=rotation().config.callout.tally_every)
         notice = db.get(Notice, form.get("MessageSid", ""), with_for_update=True)
         # Each (sid, status) once, and only forward: a late "sent" cannot undo "failed".
         if notice is None or STATUS_RANK[state] <= STATUS_RANK.get(notice.status, 0):

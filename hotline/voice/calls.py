@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from twilio.twiml.voice_response import VoiceResponse
 
+from hotline.callout.busy import yes_busy
 from hotline.rotation.model import CLINICAL_DIRECTOR, Config
 from hotline.routing import Contact, GiveUp, first_attempt, next_ring, step_number
 from hotline.voice import voicemail
@@ -309,7 +310,7 @@ def busy_peers(db, exclude: str) -> frozenset[str]:
     cutoff = now() - STALE
     rows = db.execute(select(Call.accepted_by).where(
         Call.bridged.is_(True), Call.call_sid != exclude, Call.updated_at > cutoff))
-    return frozenset(r[0] for r in rows)
+    return frozenset(r[0] for r in rows) | yes_busy(db, rotation().config)
 
 
 def _route(resp: VoiceResponse, db, loaded, call: Call, first: bool) -> VoiceResponse:

@@ -23,6 +23,11 @@ def test_check_accepts_the_example_and_summarises_it():
     assert "nights: every 1d" in result.output
 
 
+def test_check_says_who_may_start_a_callout_and_whom_it_reaches():
+    assert ("Callout:    by text from clinical_director, tnguyen; reaches 3 peers "
+            "(critical-incident); phones after 10m, 2x") in run("check", EXAMPLE).output
+
+
 def test_check_refuses_a_broken_file_with_file_line_and_reason(tmp_path):
     broken = tmp_path / "rotation.yaml"
     broken.write_text(open(EXAMPLE).read().replace("shift: 1w", "shift: 1 week", 1))

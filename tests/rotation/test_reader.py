@@ -274,3 +274,43 @@ def test_an_override_naming_a_misspelt_rotation_gets_a_hint_even_when_rotations_
                             ("rotation: primary, peer: cat", "rotation: primry, peer: cat")))
     [override] = [p for p in found if p.line == 21]
     assert "did you mean 'primary'?" in override.message
+
+
+# -- the callout section ---------------------------------------------------------------
+
+TEAM = BASE.replace('{id: ann, name: Ann A, phone: "(262) 555-0101"}',
+                    '{id: ann, name: Ann A, phone: "(262) 555-0101", tags: [critical-incident]}')
+
+
+def test_without_a_callout_section_only_the_clinical_director_may_text_callout():
+    settings = parse(BASE, "test.yaml").callout
+    assert settings.allowed == ("clinical_director",) and settings.tag is None
+    assert (settings.call_after.total_seconds(), settings.calls, settings.yes_is_busy) == (
+        600, 2, False)
+
+
+def test_the_callout_section_is_read():
+    config = parse(TEAM + "callout: {allowed: [clinical_director, ann], tag: critical-incident, "
+                   "call_after: 5m, calls: 1, tally_every: 30s, yes_is_busy: true, "
+                   "closing: Thanks all.}\n", "test.yaml")
+    c = config.callout
+    assert (c.allowed, c.tag, c.call_after.total_seconds(), c.calls, c.tally_every.total_seconds(),
+            c.yes_is_busy, c.closing) == (("clinical_director", "ann"), "critical-incident",
+                                          300, 1, 30, True, "Thanks all.")
+
+
+@pytest.mark.parametrize("section, column, phrase", [
+    ("callout: {allowed: [anne]}", 21, "'anne' in callout allowed is not a peer id or "
+                                       "clinical_director; did you mean 'ann'?"),
+    ("callout: {tag: critcal-incident}", 16, "no peer has the tag 'critcal-incident' named in "
+                                              "callout tag; did you mean 'critical-incident'?"),
+    ("callout: {call_after: 10 min}", 23, "bad duration '10 min' for callout call_after"),
+    ("callout: {calls: lots}", 18, "callout calls should be a whole number from 0"),
+    ("callout: {yes_is_busy: maybe}", 24, "callout yes_is_busy should be true or false"),
+    ("callout: {close_after: 5m}", 24, "callout close_after should be at least 30m"),
+    ("callout: {alowed: [ann]}", 11, "unknown key 'alowed' in callout; did you mean 'allowed'?"),
+])
+def test_a_bad_callout_section_is_refused_at_its_line(section, column, phrase):
+    line = TEAM.count("\n") + 1
+    found = problem_at(problems(TEAM + section + "\n"), line, column)
+    assert phrase in found.message
