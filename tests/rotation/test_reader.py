@@ -243,3 +243,45 @@ def test_an_override_naming_a_misspelt_rotation_gets_a_hint_even_when_rotations_
                             ("rotation: primary, peer: cat", "rotation: primry, peer: cat")))
     [override] = [p for p in found if p.line == 21]
     assert "did you mean 'primary'?" in override.message
+
+
+# -- menu kinds, services, short names (issue 16) --------------------------------------------
+
+SERVICES = """\
+voice:
+  menu:
+    - {digit: 3, key: family, kind: family, say: "For family members, press 3."}
+    - {digit: 6, key: office, kind: office, say: "For the program office, press 6."}
+services:
+  ask_by_name: yes
+  resources: ["EAP, 24/7: 262-555-0160"]
+  office: {phone: "262-555-0140", hours: {days: [mon, tue, wed, thu, fri], from: "08:00", to: "17:00"}}
+"""
+
+
+def test_menu_kinds_services_and_short_names_are_read_with_safe_defaults():
+    config = parse(edited(('name: Ann A, phone', 'name: Ann A, short_name: [Annie], phone'))
+                   + SERVICES, "test.yaml")
+    family, office = config.voice.menu
+    assert (family.kind, family.tags, family.label) == ("family", ("family",), "family member")
+    assert "Families are part of this program" in family.reply
+    assert (office.kind, office.label) == ("office", "program office")
+    assert config.services.ask_by_name is True
+    assert config.services.resources == ("EAP, 24/7: 262-555-0160",)
+    assert config.services.office.phone == "+12625550140"
+    assert config.peers["ann"].short_names == ("Annie",)
+    plain = parse(BASE, "test.yaml")
+    assert plain.services.ask_by_name is False and plain.services.office is None
+    assert "988" in plain.services.resources[0]
+
+
+def test_an_office_choice_without_an_office_is_refused_at_the_menu():
+    text = BASE + SERVICES.replace('  office: {phone: "262-555-0140", hours: {days: [mon, tue, '
+                                   'wed, thu, fri], from: "08:00", to: "17:00"}}\n', "")
+    found = problems(text)
+    assert "'services: office' is missing" in problem_at(found, 30, 7).message
+
+
+def test_an_unknown_menu_kind_is_reported_with_the_kinds_there_are():
+    found = problems(BASE + SERVICES.replace("kind: family", "kind: famly"))
+    assert "unknown menu kind 'famly'; use one of peer, family" in problem_at(found, 29, 37).message
