@@ -55,6 +55,7 @@ class Call(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     preference: Mapped[str | None] = mapped_column(String(32))
+    asked_for: Mapped[str | None] = mapped_column(String(64))  # a peer asked for by name
     # -1 is the caller-preference round; 0.. count steps across repeats.
     attempt: Mapped[int] = mapped_column(Integer, default=0)
     tried: Mapped[list] = mapped_column(JSON, default=list)  # [[attempt, person id], ...]

@@ -124,6 +124,16 @@ class MenuOption:
                     or set(self.tags) & set(person.tags))
 
 
+def choice_reason(option: MenuOption | None, asked_for: str | None) -> str | None:
+    """The kind of choice a contact made, as the statistics count it: family, concern,
+    named, peer, resources or office (None: no choice)."""
+    if asked_for:
+        return "named"
+    if option is None:
+        return None
+    return "named" if option.kind == "ask" else option.kind
+
+
 @dataclass(frozen=True)
 class VoiceSettings:
     greeting: str = ("You have reached the peer support line. This call is confidential. "

@@ -7,7 +7,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from hotline.routing import PREFERENCE_ROUND, Contact, Ring, next_ring
-from hotline.store import Conversation, StatEvent
+from hotline.records.requests import request_event
+from hotline.store import Conversation
 from hotline.text import conversations as tx
 from hotline.text import texter_menu
 from hotline.text.outbox import Text
@@ -19,18 +20,10 @@ def answer_request(db, config, choice: texter_menu.Choice | None, now: datetime,
     anonymous count of the request. False if the choice is not such a request."""
     if choice is None or choice.option.kind not in ("resources", "office"):
         return False
-    kind = choice.option.kind
-    replies.append(texter_menu.resources_text(config) if kind == "resources"
+    replies.append(texter_menu.resources_text(config) if choice.option.kind == "resources"
                    else texter_menu.office_text(config, now))
-    db.add(request_event(config, "text", kind, choice.option.key, now))
+    db.add(request_event(config, "text", choice.option, now))
     return True
-
-
-def request_event(config, channel: str, kind: str, key: str | None, now: datetime) -> StatEvent:
-    local = now.astimezone(config.program.timezone)
-    return StatEvent(hour=local.replace(minute=0, second=0, microsecond=0), channel=channel,
-                     preference=key, outcome=kind, reason=kind, step=None,
-                     seconds_to_human=None, urgent=False, escalations=0, length=None)
 
 
 def first_reply(config, choice: texter_menu.Choice | None) -> str:

@@ -13,7 +13,7 @@ from datetime import datetime
 
 import phonenumbers
 
-from hotline.rotation.model import ROUTED_KINDS, Config, MenuOption, Person
+from hotline.rotation.model import ROUTED_KINDS, Config, MenuOption, Person, choice_reason
 from hotline.routing import first_attempt
 
 # Keywords that work whether or not the program has a menu. INFO is also one of
@@ -163,9 +163,4 @@ def tagged(notice: str, code: int, option: MenuOption | None, asked_for: str | N
 
 def reason(config: Config, key: str | None, asked_for: str | None) -> str | None:
     """The statistics' kind of choice: family, concern, named, peer, resources, office."""
-    if asked_for:
-        return "named"
-    option = option_for(config, key)
-    if option is None:
-        return None
-    return "named" if option.kind == "ask" else option.kind
+    return choice_reason(option_for(config, key), asked_for)

@@ -1,8 +1,8 @@
 """texters choose too: menu choices on conversations, their kind in statistics
 
 conversations.preference and conversations.asked_for hold a texter's menu choice
-and the peer id they asked for by name, only while the conversation is open (the
-row is deleted when it closes). stat_events.reason is the kind of choice (family,
+and the peer id they asked for by name, and calls.asked_for a caller's, only while
+the contact is open (the row is deleted when it ends). stat_events.reason is the kind of choice (family,
 concern, named, peer, resources, office), so families and concern reports are
 counted apart whatever key a program gives its menu options. Existing rows: NULL,
 no choice.
@@ -27,6 +27,8 @@ depends_on: Union[str, Sequence[str], None] = None
 
 def upgrade() -> None:
     """Upgrade schema."""
+    with op.batch_alter_table('calls', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('asked_for', sa.String(length=64), nullable=True))
     with op.batch_alter_table('conversations', schema=None) as batch_op:
         batch_op.add_column(sa.Column('preference', sa.String(length=32), nullable=True))
         batch_op.add_column(sa.Column('asked_for', sa.String(length=64), nullable=True))
@@ -41,3 +43,5 @@ def downgrade() -> None:
     with op.batch_alter_table('conversations', schema=None) as batch_op:
         batch_op.drop_column('asked_for')
         batch_op.drop_column('preference')
+    with op.batch_alter_table('calls', schema=None) as batch_op:
+        batch_op.drop_column('asked_for')
