@@ -107,3 +107,13 @@ def test_call_with_whisper_and_key_press_in_the_page(simulator, screenshot):
     expect(alice_panel).to_have_count(0)
     expect_message(page, "alice", "Call ended (1:0")
     screenshot("simulator-call-ended")
+
+
+def test_a_picture_from_the_page_is_not_passed_on_and_the_peer_is_told(simulator, screenshot):
+    page = simulator
+    phone(page, "officer").locator("textarea").fill("look")
+    phone(page, "officer").locator("button.picture").click()
+    expect_message(page, "officer", "look [picture]")
+    expect_message(page, "officer", "Pictures are not passed on to peers")
+    expect_message(page, "alice", "Peer line #1: look [sent a picture; pictures are not passed on]")
+    screenshot("simulator-picture")
