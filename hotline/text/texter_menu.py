@@ -86,8 +86,9 @@ def menu_prompt(config: Config) -> str:
         return config.sms.menu_prompt
     if not config.voice.menu:
         return ""
-    choices = ", ".join(f"{o.digit} {o.label}" for o in config.voice.menu)
-    return f"Reply {choices}; or just write."
+    choices = ", ".join(f"{o.digit} {o.label}" for o in config.voice.menu if o.kind != "ask")
+    ask = " ASK and a name for a peer you know." if config.services.ask_by_name else ""
+    return f"Reply {choices}; or just write.{ask}"
 
 
 def tag(option: MenuOption | None, asked_for: str | None, peer_id: str) -> str:
@@ -121,6 +122,8 @@ def ask_reply(config: Config, choice: Choice) -> str:
     """Never says whether that peer is on call: the same words either way."""
     if not config.services.ask_by_name:
         return "This line cannot offer a particular peer, but a trained peer will reply here."
+    if choice.asked is None and not choice.asked_name:  # the menu digit, without a name
+        return "Text ASK and the peer's first name to ask for them. A trained peer will reply here."
     if choice.asked is None:
         return "We could not find a peer by that name. A trained peer will reply here."
     return (f"We will offer your message to {choice.asked.name.split()[0]} first if we can, "

@@ -45,7 +45,8 @@ def test_first_reply_offers_the_menu_and_the_message_still_reaches_the_primary_a
     [reply] = phones.text(OFFICER, "rough night")
     assert "trained peer will reply" in reply
     assert reply.endswith("Reply 2 Spanish, 3 family member, 4 concern about a colleague, "
-                          "5 resources, 6 program office; or just write.")
+                          "5 resources, 6 program office; or just write. ASK and a name for "
+                          "a peer you know.")
     assert phones.inbox(ALICE) == ["Peer line #1: rough night - reply YES to take #1"]
 
 
@@ -138,6 +139,16 @@ def test_asking_for_a_peer_by_short_name_offers_them_first_even_off_call(phones,
     phones.tick(300)
     assert phones.inbox(ALICE) == ["Peer line #1: an officer has waited 5 min for a peer. "
                                    "Reply YES to take #1"]
+
+
+def test_the_ask_menu_digit_by_text_explains_how_to_ask(phones, rotation_file):
+    use_rotation(rotation_file, WITH_MENU.replace(
+        "services:", '    - {digit: 7, key: byname, kind: ask, say: "By name, press 7."}\nservices:'))
+    phones.text(OFFICER, "hello")
+    assert "ASK and a name" in phones.inbox(OFFICER)[0] and " 7 " not in phones.inbox(OFFICER)[0]
+    assert phones.text(OFFICER, "7") == ["Text ASK and the peer's first name to ask for them. "
+                                         "A trained peer will reply here."]
+    assert phones.inbox(ALICE) == ["Peer line #1: hello - reply YES to take #1"]
 
 
 def test_the_reply_to_ask_is_the_same_whether_or_not_the_peer_is_on_call(phones, rotation_file):

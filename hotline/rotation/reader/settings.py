@@ -87,7 +87,7 @@ def read_menu(r: NodeReader, node) -> tuple[MenuOption, ...]:
 # What the peer's notice and whisper say was asked for, and what the texter or caller is
 # told once they chose, unless the file says otherwise. Short: texts and a whisper.
 DEFAULT_LABELS = {"family": "family member", "concern": "concern about a colleague",
-                  "ask": "asked for a peer by name", "resources": "resources",
+                  "ask": "a peer by name", "resources": "resources",
                   "office": "program office"}
 DEFAULT_REPLIES = {
     "family": ("Thank you for reaching out. Families are part of this program: a peer who "
