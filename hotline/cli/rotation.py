@@ -80,6 +80,13 @@ def check(config_file, config_path):
                    f"{format_duration(plan.step.wait)}) -> now: {names}")
     fb = config.escalation.fallback
     click.echo(f"Fallback:   {'forward to ' + fb.forward if fb.forward else 'message only'}")
+    if config.voice.menu:  # what callers and texters can choose, as they will see it
+        click.echo("Menu:       " + ", ".join(f"{o.digit} {o.label} ({o.kind})"
+                                              for o in config.voice.menu))
+    services = config.services
+    office = "office " + ("set" if services.office else "not set")
+    click.echo(f"Services:   {len(services.resources)} resource line(s), {office}, ask by name "
+               f"{'allowed' if services.ask_by_name else 'off'}")
     gaps = s.gaps(now, now + timedelta(days=14))
     if gaps:
         click.echo(f"WARNING: {len(gaps)} gap(s) with nobody at step 1 in the next 14 days; "
