@@ -48,14 +48,16 @@ def _option(config: Config, kind: str, builtin: MenuOption) -> MenuOption:
     return next((o for o in config.voice.menu if o.kind == kind), builtin)
 
 
-def parse(config: Config, body: str) -> Choice | None:
+def parse(config: Config, body: str, digits: bool = True) -> Choice | None:
+    """`digits`: whether a bare digit is still a menu choice (before a peer has the
+    conversation and before another choice); afterwards it may be an answer to the peer."""
     flat = " ".join(body.split())
     word = flat.upper()
     if word in RESOURCE_WORDS:
         return Choice(_option(config, "resources", RESOURCES))
     if word in CONCERN_WORDS:
         return Choice(_option(config, "concern", CONCERN))
-    option = next((o for o in config.voice.menu if o.digit == word), None)
+    option = next((o for o in config.voice.menu if digits and o.digit == word), None)
     if option is not None:
         return Choice(option)
     ask = ASK.match(flat)

@@ -144,7 +144,8 @@ def texter_message(db, loaded, number: str, body: str, out: list[Text],
     if int(request.form.get("NumMedia") or 0):  # pictures are never relayed: say so
         replies.append(config.sms.no_pictures)
         body = f"{body} {PICTURE}".strip()
-    choice = texter_menu.parse(config, body)
+    choice = texter_menu.parse(config, body, digits=conv is None or not (
+        conv.owner or conv.preference or conv.asked_for))
     if texter_choices.answer_request(db, config, choice, t, replies):
         return  # INFO, the office: answered without a conversation or a page
     if word in STOP_WORDS:  # no reply: Twilio has answered and blocked us already

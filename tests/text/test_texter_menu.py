@@ -75,6 +75,17 @@ def test_a_choice_texted_after_the_first_message_tells_the_peers_and_adds_the_ma
                                    "- reply YES to take #1"]
 
 
+def test_a_digit_texted_to_the_peer_who_has_the_conversation_is_relayed_not_a_choice(
+        phones, app, rotation_file):
+    use_rotation(rotation_file, WITH_MENU)
+    phones.text(OFFICER, "hello")
+    phones.text(ALICE, "YES")
+    phones.text(ALICE, "How many years have you been on?")
+    assert phones.text(OFFICER, "6") == []  # 6 is the office on the menu
+    assert phones.last(ALICE) == "#1: 6"
+    assert [e.outcome for e in rows(app, StatEvent)] == []
+
+
 def test_family_member_gets_family_wording_and_is_counted_as_family(phones, app, rotation_file):
     use_rotation(rotation_file, WITH_MENU.replace("peers: [alice, bob]", "peers: [bob, alice]"))
     [reply] = phones.text(OFFICER, "3")
