@@ -141,9 +141,8 @@ def menu():
         call = db.get(Call, request.form["CallSid"], with_for_update=True)
         if call is None:
             return _gone(loaded.config)
-        if call.tried == [] and choices.choose(resp, db, loaded.config, call,
-                                               request.form.get("Digits", ""),
-                                               request.args.get("ask"), now()):
+        if call.tried == [] and choices.choose(resp, db, loaded.config, call, request.form,
+                                               request.args, now()):
             return resp  # resources, the office, or the list of names to choose from
         return _route(resp, db, loaded, call, first=True)
 

@@ -21,10 +21,14 @@ from hotline.voice.verbs import dial_out, say
 MAX_NAMED = 9
 
 
-def choose(resp: VoiceResponse, db, config: Config, call: Call, digit: str,
-           ask: str | None, now: datetime) -> bool:
-    """Act on the caller's key. True: `resp` is the whole answer (resources, the office,
-    the list of names); False: ring peers next, with the choice recorded on `call`."""
+def choose(resp: VoiceResponse, db, config: Config, call: Call, form, args,
+           now: datetime) -> bool:
+    """Act on the caller's key (`form`: the webhook's parameters, `args`: its query).
+    True: `resp` is the whole answer (resources, the office, the list of names);
+    False: ring peers next, with the choice recorded on `call`."""
+    digit, ask = form.get("Digits", ""), args.get("ask")
+    if args.get("office"):  # the office's <Dial> is over
+        return _office_done(resp, db, config, call, args.get("office"), form, now)
     if ask:  # the second key, after "to ask for a peer by name"
         option = next((o for o in config.voice.menu if o.digit == ask), None)
         named = _nameable(config)
@@ -47,8 +51,8 @@ def choose(resp: VoiceResponse, db, config: Config, call: Call, digit: str,
         office = config.services.office
         if office.hours.covers(now.astimezone(config.program.timezone)):
             say(resp, config, "Connecting you to the program office.")
-            dial_out(resp, config, office.phone, timeout=30)
-            _request_answered(db, config, call, option, now)
+            dial_out(resp, config, office.phone, timeout=30,
+                     action=url_for("voice.menu", office=option.digit))
             return True
         say(resp, config, office.closed)  # then a peer, as for anyone: never a dead end
     if option.kind == "ask":
@@ -60,6 +64,23 @@ def choose(resp: VoiceResponse, db, config: Config, call: Call, digit: str,
     say(resp, config, option.reply)
     call.preference = option.key
     call.attempt = first_attempt(option)
+    return False
+
+
+def _office_done(resp: VoiceResponse, db, config: Config, call: Call, digit: str, form,
+                 now: datetime) -> bool:
+    """Somebody at the office talked with them: a request, done. Nobody answered: the
+    caller is not left there, a peer answers as for anyone. (A plain <Dial> without a
+    whisper, so its DialCallStatus can be trusted.)"""
+    option = next((o for o in config.voice.menu if o.digit == digit), None)
+    if option is None or form.get("DialCallStatus") == "completed":
+        if option is not None:
+            _request_answered(db, config, call, option, now)
+        say(resp, config, config.voice.goodbye)
+        resp.hangup()
+        return True
+    say(resp, config, "Nobody at the office could answer. Please stay on the line for a peer.")
+    call.preference = option.key
     return False
 
 

@@ -86,6 +86,20 @@ def test_office_choice_in_office_hours_rings_the_program_office(twilio, app, rot
     assert event.outcome == "office"
 
 
+def test_office_not_answering_in_office_hours_leaves_nobody_there_a_peer_answers(
+        twilio, app, rotation_file, clock):
+    use_rotation(rotation_file, ROTATION + MENU)
+    clock.advance((datetime(2026, 11, 24, 10, 0, tzinfo=CHICAGO) - clock.now).total_seconds())
+    twilio.phones[OFFICE] = Phone.rings_out()
+    twilio.phones[ALICE] = Phone.accepts()
+    call = twilio.call(OFFICER, press="6")
+    assert call.rung() == [OFFICE, ALICE]
+    assert "Nobody at the office could answer. Please stay on the line for a peer." in call.heard
+    assert call.connected_to == ALICE
+    [event] = stats(app)
+    assert (event.outcome, event.reason) == ("peer", "office")
+
+
 def test_office_choice_at_night_says_so_and_a_peer_still_answers(twilio, app, rotation_file):
     use_rotation(rotation_file, ROTATION + MENU)
     twilio.phones[ALICE] = Phone.accepts()
