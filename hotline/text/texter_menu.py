@@ -20,7 +20,7 @@ from hotline.routing import first_attempt
 # Twilio's HELP words: Twilio may send its own short help reply beside ours.
 RESOURCE_WORDS = {"INFO", "RESOURCES"}
 CONCERN_WORDS = {"WORRIED"}
-ASK = re.compile(r"^\s*ask\b[\s:,-]*(.*)$", re.IGNORECASE | re.DOTALL)
+ASK = re.compile(r"^\s*ask\b(?:\s+for\b)?[\s:,-]*(.*)$", re.IGNORECASE | re.DOTALL)
 
 RESOURCES = MenuOption(digit="", key="resources", say="", kind="resources", label="resources")
 CONCERN = MenuOption(digit="", key="concern", say="", kind="concern",
@@ -32,15 +32,14 @@ ASK_BY_NAME = MenuOption(digit="", key="ask", say="", kind="ask", label="asked f
 # A text is at most 1,600 characters; the resource list is cut well before that.
 MAX_TEXT = 1500
 # What the peer's notice shows when the first text was only a choice.
-NOTHING_WRITTEN = "(chose from the menu; nothing written yet)"
+NOTHING_WRITTEN = "(nothing written yet)"
 
 
 @dataclass(frozen=True)
 class Choice:
     option: MenuOption
     rest: str = ""  # what the texter wrote after the keyword: the message itself
-    asked: Person | None = None  # ASK <name>: the peer found, if any
-    asked_name: str = ""  # ...and the name as written, when nobody matched
+    asked: Person | None = None  # ASK <name>: the peer found (None: the ask digit alone)
 
 
 def _option(config: Config, kind: str, builtin: MenuOption) -> MenuOption:
@@ -62,9 +61,10 @@ def parse(config: Config, body: str, digits: bool = True) -> Choice | None:
         return Choice(option)
     ask = ASK.match(flat)
     if ask and ask.group(1):
+        # "Ask someone to call me" names nobody on the team: it is simply the message.
         person, rest = find_peer(config, ask.group(1))
-        return Choice(_option(config, "ask", ASK_BY_NAME), rest=rest, asked=person,
-                      asked_name="" if person else ask.group(1).split()[0])
+        return Choice(_option(config, "ask", ASK_BY_NAME), rest=rest, asked=person) \
+            if person else None
     return None
 
 
@@ -124,10 +124,8 @@ def ask_reply(config: Config, choice: Choice) -> str:
     """Never says whether that peer is on call: the same words either way."""
     if not config.services.ask_by_name:
         return "This line cannot offer a particular peer, but a trained peer will reply here."
-    if choice.asked is None and not choice.asked_name:  # the menu digit, without a name
+    if choice.asked is None:  # the menu digit, without a name
         return "Text ASK and the peer's first name to ask for them. A trained peer will reply here."
-    if choice.asked is None:
-        return "We could not find a peer by that name. A trained peer will reply here."
     return (f"We will offer your message to {choice.asked.name.split()[0]} first if we can, "
             "then to the peer on call.")
 
