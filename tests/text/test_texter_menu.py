@@ -54,7 +54,8 @@ def test_texter_choosing_spanish_first_is_offered_to_the_spanish_speaking_backup
         phones, app, rotation_file):
     use_rotation(rotation_file, WITH_MENU)
     phones.text(OFFICER, "2")
-    assert phones.inbox(CAROL) == ["Peer line #1 (Spanish): (nothing written yet) - reply YES to take #1"]
+    assert phones.inbox(CAROL) == ["Peer line #1 (Spanish): (nothing written yet) - "
+                                   "reply YES to take #1"]
     assert phones.inbox(ALICE) == []
     phones.tick(300)  # nobody answered: the normal steps follow
     assert len(phones.inbox(ALICE)) == 1
@@ -89,7 +90,8 @@ def test_family_member_gets_family_wording_and_is_counted_as_family(phones, app,
     use_rotation(rotation_file, WITH_MENU.replace("peers: [alice, bob]", "peers: [bob, alice]"))
     [reply] = phones.text(OFFICER, "3")
     assert "Families are part of this program" in reply
-    assert phones.inbox(BOB) == ["Peer line #1 (family member): (nothing written yet) - reply YES to take #1"]
+    assert phones.inbox(BOB) == ["Peer line #1 (family member): (nothing written yet) - "
+                                 "reply YES to take #1"]
     phones.text(OFFICER, "my husband came home shaking")
     assert "my husband came home shaking" in phones.inbox(BOB)[-1]
     close_with(phones, BOB)
@@ -163,7 +165,8 @@ def test_the_ask_menu_digit_by_text_explains_how_to_ask(phones, rotation_file):
 def test_ask_for_a_full_name_is_understood_too(phones, rotation_file):
     use_rotation(rotation_file, WITH_MENU.replace("name: Dave,", "name: Dave Ortiz,"))
     phones.text(OFFICER, "ask for dave ortiz")
-    assert phones.inbox(DAVE) == ["Peer line #1 (asked for you by name): (nothing written yet) - reply YES to take #1"]
+    assert phones.inbox(DAVE) == ["Peer line #1 (asked for you by name): (nothing written yet) "
+                                  "- reply YES to take #1"]
 
 
 def test_the_reply_to_ask_is_the_same_whether_or_not_the_peer_is_on_call(phones, rotation_file):

@@ -76,11 +76,11 @@ def read_menu(r: NodeReader, node) -> tuple[MenuOption, ...]:
             continue
         key = r.text(m["key"], "menu key") or digit
         label = r.text(m["label"], "menu label") if "label" in m else None
-        reply = r.text(m["reply"], "menu reply") if "reply" in m else None
+        reply = r.text(m["reply"], "menu reply") if "reply" in m else DEFAULT_REPLIES.get(kind)
         options.append(MenuOption(digit=digit, key=key, say=r.text(m["say"], "menu say") or "",
                                   languages=langs, tags=tags, kind=kind,
                                   label=label or DEFAULT_LABELS.get(kind, key),
-                                  reply=reply if reply is not None else DEFAULT_REPLIES.get(kind, "")))
+                                  reply=reply or ""))
     return tuple(options)
 
 
