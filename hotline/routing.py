@@ -7,6 +7,8 @@ Voice and text share these rules; only the timing differs (voice rings for
 Rules, in order:
 - a preference round (caller asked for, say, a Spanish speaker) comes first
   and rings every on-call peer who matches; then the normal steps follow;
+- a peer asked for by name is in that round whether on call or not (the
+  caller is never told which), ahead of the peers who match;
 - steps run in file order, `repeat` extra passes;
 - within one pass a person is rung at most once;
 - a peer busy on another contact is skipped, and nobody is ever rung on the
@@ -37,6 +39,7 @@ class Contact:
     tried: tuple[tuple[int, str], ...] = ()  # (attempt, person id) already rung
     preference: MenuOption | None = None
     deadline: datetime | None = None  # voice: started_at + max_wait
+    asked_for: str | None = None  # a peer id the contact asked for by name
 
 
 @dataclass(frozen=True)
@@ -54,8 +57,18 @@ class GiveUp:
     reason: str  # "exhausted" or "deadline"
 
 
-def first_attempt(preference: MenuOption | None) -> int:
-    return PREFERENCE_ROUND if preference else 0
+def first_attempt(preference: MenuOption | None, asked_for: str | None = None) -> int:
+    return PREFERENCE_ROUND if preference or asked_for else 0
+
+
+def preferred(config: Config, schedule: Schedule, contact: Contact, now: datetime) -> list[Person]:
+    """Who the preference round offers the contact to: the peer asked for by name,
+    then every matching on-call peer of any step but the clinical director's."""
+    named = [config.peers[contact.asked_for]] if contact.asked_for in config.peers else []
+    if contact.preference is None:
+        return named
+    return named + [r.person for s in config.escalation.steps for r in schedule.step_reach(s, now)
+                    if r.person.id != CLINICAL_DIRECTOR and contact.preference.matches(r.person)]
 
 
 def step_number(config: Config, attempt: int) -> int:
@@ -76,15 +89,13 @@ def next_ring(config: Config, schedule: Schedule, contact: Contact, busy: frozen
     for attempt in range(contact.next_attempt, total):
         if attempt == PREFERENCE_ROUND:
             step = steps[0]
-            reach = [r for s in steps for r in schedule.step_reach(s, now)
-                     if r.person.id != CLINICAL_DIRECTOR and contact.preference.matches(r.person)]
+            reach = preferred(config, schedule, contact, now)
         else:
             step = steps[attempt % len(steps)]
-            reach = schedule.step_reach(step, now)
+            reach = [r.person for r in schedule.step_reach(step, now)]
         tried = {pid for a, pid in contact.tried if pass_of(a) == pass_of(attempt)}
         people: list[Person] = []
-        for r in reach:
-            p = r.person
+        for p in reach:
             if p.id in tried or p.id in busy or p.phone == contact.caller or p in people:
                 continue
             people.append(p)

@@ -55,6 +55,7 @@ class Call(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     preference: Mapped[str | None] = mapped_column(String(32))
+    asked_for: Mapped[str | None] = mapped_column(String(64))  # a peer asked for by name
     # -1 is the caller-preference round; 0.. count steps across repeats.
     attempt: Mapped[int] = mapped_column(Integer, default=0)
     tried: Mapped[list] = mapped_column(JSON, default=list)  # [[attempt, person id], ...]
@@ -85,6 +86,10 @@ class StatEvent(Base):
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     escalations: Mapped[int] = mapped_column(Integer, default=0)  # steps moved on from
     length: Mapped[str | None] = mapped_column(String(8))  # conversation length bucket
+    # What kind of menu choice it was (family, concern, named, peer, resources, office),
+    # so families and worried colleagues are counted apart whatever a program calls them.
+    # "resources" and "office" rows are requests answered without a peer, not contacts.
+    reason: Mapped[str | None] = mapped_column(String(16))
 
 
 def normalise_url(url: str) -> str:
@@ -154,6 +159,9 @@ class Conversation(Base):
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     accepted_step: Mapped[int | None] = mapped_column(Integer)
     closed: Mapped[bool] = mapped_column(Boolean, default=False)
+    preference: Mapped[str | None] = mapped_column(String(32))  # the menu key chosen
+    # A peer the texter asked for by name (a peer id: nothing about the texter).
+    asked_for: Mapped[str | None] = mapped_column(String(64))
 
 
 class InboundMessage(Base):

@@ -53,12 +53,17 @@ class Phones:
         self.use(new)
         return new
 
-    def text(self, sender: str, body: str, sid: str | None = None) -> list[str]:
-        """`sender` texts the program number; returns the immediate replies."""
+    def text(self, sender: str, body: str, sid: str | None = None, media: int = 0) -> list[str]:
+        """`sender` texts the program number (with `media` pictures, an MMS); returns
+        the immediate replies."""
         params = {"MessageSid": sid or self.carrier.sid("SM"), "AccountSid": ACCOUNT_SID,
                   "MessagingServiceSid": "", "From": sender, "To": PROGRAM, "Body": body,
-                  "NumMedia": "0", "NumSegments": "1", "FromCity": "RACINE",
+                  "NumMedia": str(media), "NumSegments": "1", "FromCity": "RACINE",
                   "FromState": "WI", "FromZip": "53403", "FromCountry": "US"}
+        for i in range(media):
+            params[f"MediaUrl{i}"] = (f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT_SID}"
+                                      f"/Messages/{params['MessageSid']}/Media/ME{i:032d}")
+            params[f"MediaContentType{i}"] = "image/jpeg"
         resp = self.carrier.post("/sms/incoming", params)
         assert resp.status_code == 200, resp.get_data(as_text=True)
         root = ET.fromstring(resp.get_data())

@@ -85,6 +85,13 @@ def check(config_file, config_path):
     click.echo(f"Callout:    by text from {', '.join(co.allowed) or 'nobody'}; reaches "
                f"{len(team)} peers ({co.tag or 'every peer'}); phones after "
                f"{format_duration(co.call_after)}, {co.calls}x")
+    if config.voice.menu:  # what callers and texters can choose, as they will see it
+        click.echo("Menu:       " + ", ".join(f"{o.digit} {o.label} ({o.kind})"
+                                              for o in config.voice.menu))
+    services = config.services
+    office = "office " + ("set" if services.office else "not set")
+    click.echo(f"Services:   {len(services.resources)} resource line(s), {office}, ask by name "
+               f"{'allowed' if services.ask_by_name else 'off'}")
     gaps = s.gaps(now, now + timedelta(days=14))
     if gaps:
         click.echo(f"WARNING: {len(gaps)} gap(s) with nobody at step 1 in the next 14 days; "
@@ -116,6 +123,8 @@ def oncall_report(config: Config, at: datetime) -> dict:
 @config_option
 @click.option("--at", "at_text", metavar="TIME", help='local time, e.g. "2026-12-25 09:00" '
                                                       "(default: now)")
+
+
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
 def oncall(config_path, at_text, as_json):
     """Who each escalation step would reach at a time."""
@@ -157,6 +166,8 @@ def _period(config: Config, start_text: str | None, days: int) -> tuple[datetime
 @config_option
 @click.option("--days", default=14, show_default=True, type=click.IntRange(min=1),
               help="how many days to show")
+
+
 @click.option("--from", "start_text", metavar="DATE", help="first day (default: today)")
 def schedule(config_path, days, start_text):
     """Shifts per rotation, overrides applied, gaps called out."""

@@ -71,6 +71,7 @@ class Report:
     channel_totals: dict[str, Cell] = field(default_factory=dict)
     grand_total: Cell | None = None
     figures: list[tuple[str, str]] = field(default_factory=list)  # (label, shown value)
+    choices: list[tuple[str, str]] = field(default_factory=list)  # menu choice, contacts
 
     @property
     def last_day(self) -> date:
@@ -104,11 +105,44 @@ def _after_hours(e, tz: ZoneInfo) -> bool:
     return local.weekday() not in OFFICE_DAYS or not OFFICE_START <= local.hour < OFFICE_END
 
 
+# Requests answered without a peer (INFO, the program office in its hours): counted
+# apart, each a count standing alone; they are not contacts.
+REQUESTS = {"resources": "Resource lists sent", "office": "Put through to the program office"}
+# The menu choices of contacts, in the order the report lists them.
+CHOICES = {"family": "Family member", "concern": "Concern about a colleague",
+           "named": "Asked for a peer by name", "office": "Program office (after hours)"}
+NO_CHOICE = "No menu choice"
+
+
+def is_request(e) -> bool:
+    return e.outcome in REQUESTS
+
+
+def choice_of(e) -> str:
+    """The choice line a contact is counted in: its kind, or its menu key for a
+    language or specialty ("spanish"), or none."""
+    reason = getattr(e, "reason", None)
+    if reason in CHOICES:
+        return reason
+    if reason == "peer" and getattr(e, "preference", None):
+        return f"menu: {e.preference}"
+    return "none"
+
+
+def choice_names(events) -> list[str]:
+    keys = sorted({choice_of(e) for e in events if choice_of(e).startswith("menu: ")})
+    return ["none", *CHOICES, *keys]
+
+
+def choice_label(name: str) -> str:
+    return NO_CHOICE if name == "none" else CHOICES.get(name, name.replace("menu: ", "Menu: "))
+
+
 def tally(events, start: datetime, end: datetime, tz: ZoneInfo):
     """(month keys, every count the report rests on, the lines they add up in).
     Names: "2026-03/voice", "all/total", "answered", ... Some are never printed
     ("peer") but follow from printed ones, so they are in the lines too."""
-    events = [e for e in events if start <= e.hour < end]
+    events = [e for e in events if start <= e.hour < end and not is_request(e)]
     keys = _month_keys(start, end, tz)
     counts: dict[str, int] = {f"{m}/{c}": 0 for m in keys + ["all"]
                               for c in (*CHANNELS, "total")}
@@ -134,6 +168,12 @@ def tally(events, start: datetime, end: datetime, tz: ZoneInfo):
     counts["other outcome"] = n - counts["answered"] - counts["fallback"] - counts["abandoned"]
     lines += [(("answered", "fallback", "abandoned", "other outcome"), GRAND_TOTAL),
               (("peer", "director"), "answered")]
+    # Menu choices make all contacts too: one more line, hidden by the same rules.
+    choices = [f"choice/{name}" for name in choice_names(events)]
+    counts.update({name: 0 for name in choices})
+    for e in events:
+        counts[f"choice/{choice_of(e)}"] += 1
+    lines.append((tuple(choices), GRAND_TOTAL))
     # Step 1, urgent and after hours each split a whole into two and share nothing but
     # that whole with the lines above, so they need no line: see split() in build.
     return keys, counts, lines
@@ -142,7 +182,8 @@ def tally(events, start: datetime, end: datetime, tz: ZoneInfo):
 def build(events, start: datetime, end: datetime, tz: ZoneInfo, k: int = DEFAULT_K) -> Report:
     if k < 2:
         raise ValueError("k must be at least 2: a threshold of 1 hides nothing")
-    events = [e for e in events if start <= e.hour < end]
+    requests = [e for e in events if start <= e.hour < end and is_request(e)]
+    events = [e for e in events if start <= e.hour < end and not is_request(e)]
     keys, counts, lines = tally(events, start, end, tz)
     hidden = hide(counts, lines, k)
 
@@ -191,6 +232,11 @@ def build(events, start: datetime, end: datetime, tz: ZoneInfo, k: int = DEFAULT
         ("Flagged urgent", urgent),
         ("After hours (outside Mon-Fri 08:00-17:00)", share("after hours", GRAND_TOTAL)),
     ]
+    report.choices = [(choice_label(name[len("choice/"):]), shown(name).shown)
+                      for name in counts if name.startswith("choice/")]
+    # Requests stand alone, in no line with the contacts: hidden from 1 to k-1.
+    report.figures += [(label, cell(sum(e.outcome == kind for e in requests), k).shown)
+                       for kind, label in REQUESTS.items()]
     return report
 
 
@@ -210,6 +256,8 @@ def to_markdown(report: Report, title: str) -> str:
                  f"{report.grand_total.shown} |")
     lines += ["", "| figure | value |", "| --- | ---: |"]
     lines += [f"| {label} | {value} |" for label, value in report.figures]
+    lines += ["", "| menu choice | contacts |", "| --- | ---: |"]
+    lines += [f"| {label} | {value} |" for label, value in report.choices]
     return "\n".join(lines) + "\n"
 
 
@@ -224,6 +272,9 @@ def to_csv(report: Report) -> str:
     w.writerow([])
     w.writerow(["figure", "value"])
     w.writerows(report.figures)
+    w.writerow([])
+    w.writerow(["menu choice", "contacts"])
+    w.writerows(report.choices)
     return out.getvalue()
 
 
@@ -236,6 +287,7 @@ def to_json(report: Report) -> str:
         "totals": {**{c: v.shown for c, v in report.channel_totals.items()},
                    "all": report.grand_total.shown},
         "figures": dict(report.figures),
+        "choices": dict(report.choices),
     }, indent=2)
 
 

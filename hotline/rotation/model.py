@@ -21,6 +21,8 @@ class Person:
     phone: str  # E.164
     languages: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+    # Other names texters may use in `ASK <name>` (posters often give a nickname).
+    short_names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,14 @@ class Window:
     @property
     def wraps(self) -> bool:
         return self.end <= self.start
+
+    def covers(self, local: datetime) -> bool:
+        """Whether a local wall-clock time falls in the window (office hours)."""
+        t, day = local.time(), local.weekday()
+        if not self.wraps:
+            return day in self.days and self.start <= t < self.end
+        return (day in self.days and t >= self.start) or ((day - 1) % 7 in self.days
+                                                          and t < self.end)
 
 
 @dataclass(frozen=True)
@@ -85,19 +95,43 @@ class Program:
     region: str
 
 
+# What a menu choice is for. The first four reach a peer (a preference round, then the
+# normal steps); resources and office never page anybody.
+MENU_KINDS = ("peer", "family", "concern", "ask", "resources", "office")
+ROUTED_KINDS = ("peer", "family", "concern", "ask")
+
+
 @dataclass(frozen=True)
 class MenuOption:
-    """A caller preference offered in the voice greeting ("press 2 for ...")."""
+    """A choice offered in the voice greeting ("press 2 for ...") and in the first
+    reply to a texter ("reply 2 for ...")."""
 
     digit: str
     key: str  # short label kept in statistics, e.g. "spanish"
     say: str
     languages: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+    kind: str = "peer"  # one of MENU_KINDS
+    # A few words for texts and for the peer's notice and whisper ("family member");
+    # the reader fills it from the key when the file leaves it out.
+    label: str = ""
+    # Said to the caller / texted to the texter once they chose (wording for families,
+    # for a worried colleague); empty: nothing extra.
+    reply: str = ""
 
     def matches(self, person: Person) -> bool:
         return bool(set(self.languages) & set(person.languages)
                     or set(self.tags) & set(person.tags))
+
+
+def choice_reason(option: MenuOption | None, asked_for: str | None) -> str | None:
+    """The kind of choice a contact made, as the statistics count it: family, concern,
+    named, peer, resources or office (None: no choice)."""
+    if asked_for:
+        return "named"
+    if option is None:
+        return None
+    return "named" if option.kind == "ask" else option.kind
 
 
 @dataclass(frozen=True)
@@ -136,6 +170,31 @@ class SmsSettings:
     idle_closed: str = ("This conversation was closed after a quiet day. Text this number any "
                         "time to reach a peer.")
     urgent_phrases: tuple[str, ...] = URGENT_PHRASES
+    # Appended to the first reply when there is a menu; empty: built from the labels.
+    menu_prompt: str = ""
+    no_pictures: str = ("Pictures are not passed on to peers on this line. Please write what "
+                        "you want them to know.")
+
+
+@dataclass(frozen=True)
+class Office:
+    """The program office (coordinators) for non-crisis choices: joining the team,
+    a question about the program."""
+
+    phone: str  # E.164
+    hours: Window  # local office hours
+    closed: str  # said / texted outside the hours
+
+
+@dataclass(frozen=True)
+class Services:
+    """What the line offers besides a peer: resources, the office, asking by name."""
+
+    resources: tuple[str, ...] = ("988 Suicide and Crisis Lifeline: call or text 988, any time.",)
+    office: Office | None = None
+    # Whether a texter (ASK <name>) or caller may ask for a particular peer. Off by
+    # default: a program decides this, since it rings a peer who may not be on call.
+    ask_by_name: bool = False
 
 
 @dataclass(frozen=True)
@@ -165,6 +224,7 @@ class Config:
     voice: VoiceSettings = VoiceSettings()
     sms: SmsSettings = SmsSettings()
     callout: CalloutSettings = CalloutSettings()
+    services: Services = Services()
 
     def person(self, ident: str) -> Person:
         if ident == CLINICAL_DIRECTOR:

@@ -6,20 +6,28 @@ import xml.etree.ElementTree as ET
 from hotline.testing.fake_twilio import ACCOUNT_SID
 from hotline.simulator.records import Msg, Note, new_sid
 
+PICTURE = "[picture]"  # how the phone's own thread shows a picture it sent
+
 
 class Texts:
     """Part of the Simulator (carrier.py); uses its locks, lists and HTTP boundary."""
 
-    def text(self, sender: str, body: str) -> None:
-        """`sender`'s phone texts the program number."""
+    def text(self, sender: str, body: str, picture: bool = False) -> None:
+        """`sender`'s phone texts the program number (with a picture: an MMS, as
+        Twilio posts it, NumMedia and a MediaUrl0 at Twilio)."""
         program = self.program()
         sid = new_sid("SM")
+        shown = f"{body} {PICTURE}".strip() if picture else body
         with self._log_lock:
-            self.messages.append(Msg(sid, sender, program, body, self.now()))
+            self.messages.append(Msg(sid, sender, program, shown, self.now()))
         params = {"MessageSid": sid, "SmsSid": sid, "SmsMessageSid": sid,
                   "AccountSid": ACCOUNT_SID, "MessagingServiceSid": "", "From": sender,
-                  "To": program, "Body": body, "NumMedia": "0", "NumSegments": "1",
-                  "SmsStatus": "received", "ApiVersion": "2010-04-01"}
+                  "To": program, "Body": body, "NumMedia": "1" if picture else "0",
+                  "NumSegments": "1", "SmsStatus": "received", "ApiVersion": "2010-04-01"}
+        if picture:
+            params["MediaUrl0"] = (f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT_SID}"
+                                   f"/Messages/{sid}/Media/{new_sid('ME')}")
+            params["MediaContentType0"] = "image/jpeg"
         resp = self.post("/sms/incoming", params)  # never under self.lock: it may send texts
         if resp.status_code != 200:
             self._note(sender, f"Not delivered (the line answered {resp.status_code})")

@@ -126,9 +126,10 @@ def act(action: str):
     try:
         if action == "text":
             body = str(data.get("body", "")).strip()
-            if not body:
+            picture = bool(data.get("picture"))
+            if not body and not picture:
                 return jsonify(error="Type a message first."), 400
-            s.text(_phone_number(str(data.get("phone", ""))), body[:1600])
+            s.text(_phone_number(str(data.get("phone", ""))), body[:1600], picture=picture)
         elif action == "call":
             s.call(_phone_number(str(data.get("phone", ""))))
         elif action in ("answer", "decline", "hangup"):

@@ -19,6 +19,7 @@ from hotline.callout.busy import yes_busy
 from hotline.callout.service import unreachable
 from hotline.rotation.model import CLINICAL_DIRECTOR, Config
 from hotline.routing import Contact, GiveUp, next_ring, step_number
+from hotline.text import texter_menu
 from hotline.text.outbox import OPTED_OUT, Text, send_all
 from hotline.records.stats import length_bucket
 from hotline.store import Conversation, Notice, StatEvent
@@ -79,18 +80,22 @@ def next_code(db) -> int:
 
 
 def open_conversation(app, db, loaded, number: str, body: str, now: datetime,
-                      out: list[Text]) -> Conversation:
+                      out: list[Text], choice: texter_menu.Choice | None = None) -> Conversation:
     conv = Conversation(code=next_code(db), texter_hash=vault(app).lookup(number),
                         texter_enc=vault(app).seal(number), attempt=0, tried=[], alerted=[],
                         urgent=False, gave_up=False, closed=False, started_at=now,
                         last_activity_at=now)
+    if choice is not None:  # the first text was a menu choice, WORRIED or ASK <name>
+        conv.preference, conv.asked_for = texter_menu.chosen(loaded.config, choice)
+        body = choice.rest or texter_menu.NOTHING_WRITTEN
     db.add(conv)
     db.flush()  # the id, for notices; a clash on code or number raises here and is retried
     urgent = is_urgent(loaded.config, body)
     conv.urgent = urgent
     c = conv.code
     notice = f"Peer line #{c}: {short(body)} - reply YES to take #{c}"
-    advance(app, loaded, conv, number, now, out, next_attempt=0, notice=notice)
+    first = texter_menu.first_attempt_of(loaded.config, conv.preference, conv.asked_for)
+    advance(app, loaded, conv, number, now, out, next_attempt=first, notice=notice)
     if urgent:
         alert_director(loaded.config, conv, body, out)
     return conv
@@ -100,8 +105,10 @@ def advance(app, loaded, conv: Conversation, texter: str, now: datetime, out: li
             next_attempt: int, notice: str | None = None, busy: frozenset = frozenset()) -> None:
     """Notify the next escalation step, or send the texter the fallback."""
     config = loaded.config
+    option = texter_menu.option_for(config, conv.preference)
     contact = Contact(started_at=conv.started_at, caller=texter, next_attempt=next_attempt,
-                      tried=tuple((a, p) for a, p in conv.tried), deadline=None)
+                      tried=tuple((a, p) for a, p in conv.tried), deadline=None,
+                      preference=option, asked_for=conv.asked_for)
     busy = busy | yes_busy(object_session(conv), config)  # a callout's YES, if the file says
     decision = next_ring(config, loaded.schedule, contact, busy, now)
     c = conv.code
@@ -122,9 +129,10 @@ def advance(app, loaded, conv: Conversation, texter: str, now: datetime, out: li
     conv.attempt = decision.attempt
     conv.tried = conv.tried + [[decision.attempt, p.id] for p in decision.people]
     conv.escalate_at = now + decision.wait
-    for p in decision.people:
-        out.append(Text(p.phone, notice, urgent=conv.urgent, conversation_id=conv.id,
-                        peer_id=p.id, attempt=decision.attempt))
+    for p in decision.people:  # each peer's notice says what the texter asked for
+        out.append(Text(p.phone, texter_menu.tagged(notice, c, option, conv.asked_for, p.id),
+                        urgent=conv.urgent, conversation_id=conv.id, peer_id=p.id,
+                        attempt=decision.attempt))
 
 
 def alert_director(config: Config, conv: Conversation, body: str, out: list[Text]) -> None:
@@ -167,7 +175,8 @@ def stat_event(config: Config, conv: Conversation) -> StatEvent:
     else:
         outcome, seconds = ("fallback" if conv.gave_up else "abandoned"), None
     return StatEvent(hour=local.replace(minute=0, second=0, microsecond=0), channel="text",
-                     preference=None, outcome=outcome,
+                     preference=conv.preference, outcome=outcome,
+                     reason=texter_menu.reason(config, conv.preference, conv.asked_for),
                      step=conv.accepted_step if conv.owner else None,
                      seconds_to_human=seconds, urgent=conv.urgent,
                      escalations=max(0, len({a for a, _ in conv.tried}) - 1),

@@ -18,6 +18,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from hotline.callout import service as callouts
 from hotline.text import conversations as tx
+from hotline.text import texter_choices, texter_menu
 from hotline.text.keywords import START_WORDS, STOP_WORDS
 from hotline.crypto import Vault, instance_secret
 from hotline.text.peer_commands import peer_message
@@ -36,6 +37,7 @@ FINAL = {"undelivered", "failed"}
 STATUS_RANK = {"accepted": 0, "scheduled": 0, "queued": 1, "sending": 2, "sent": 3,
                "delivered": 4, "undelivered": 4, "failed": 4, "read": 5}
 ATTEMPTS = 5
+PICTURE = "[sent a picture; pictures are not passed on]"
 ALERT_EVERY = timedelta(minutes=5)  # between system-fault alerts to the director, per process
 EMERGENCY = ("We cannot reach a peer right now. Please call or text 988 now. "
              "In an emergency call 911.")
@@ -140,6 +142,13 @@ def texter_message(db, loaded, number: str, body: str, out: list[Text],
     app, config, t = current_app, loaded.config, now()
     conv = tx.find_open(db, app, number)
     word = " ".join(body.split()).upper()
+    if int(request.form.get("NumMedia") or 0):  # pictures are never relayed: say so
+        replies.append(config.sms.no_pictures)
+        body = f"{body} {PICTURE}".strip()
+    choice = texter_menu.parse(config, body, digits=conv is None or not (
+        conv.owner or conv.preference or conv.asked_for))
+    if texter_choices.answer_request(db, config, choice, t, replies):
+        return  # INFO, the office: answered without a conversation or a page
     if word in STOP_WORDS:  # no reply: Twilio has answered and blocked us already
         if conv is not None:
             ids = [conv.owner] if conv.owner else tx.notified(conv, current_only=True)
@@ -149,8 +158,9 @@ def texter_message(db, loaded, number: str, body: str, out: list[Text],
     if conv is None:
         if word in START_WORDS:
             return
-        conv = tx.open_conversation(app, db, loaded, number, body, t, out)
-        replies.append(config.sms.welcome)
+        conv = tx.open_conversation(app, db, loaded, number, body, t, out,
+                                    choice if texter_menu.applies(config, choice) else None)
+        replies.append(texter_choices.first_reply(config, choice))
         if conv.urgent:
             replies.append(config.sms.urgent)
         return
@@ -171,6 +181,9 @@ def texter_message(db, loaded, number: str, body: str, out: list[Text],
         conv.gave_up = False
         tx.advance(app, loaded, conv, number, t, out, next_attempt=conv.attempt + 1,
                    busy=busy)
+        return
+    if choice is not None and texter_choices.choose_later(app, loaded, conv, number, choice,
+                                                          t, out, replies):
         return
     if not conv.urgent and tx.is_urgent(config, body):
         conv.urgent = True

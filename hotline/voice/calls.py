@@ -17,9 +17,9 @@ from sqlalchemy.exc import IntegrityError
 from twilio.twiml.voice_response import VoiceResponse
 
 from hotline.callout.busy import yes_busy
-from hotline.rotation.model import CLINICAL_DIRECTOR, Config
-from hotline.routing import Contact, GiveUp, first_attempt, next_ring, step_number
-from hotline.voice import voicemail
+from hotline.rotation.model import CLINICAL_DIRECTOR, Config, choice_reason
+from hotline.routing import Contact, GiveUp, next_ring, step_number
+from hotline.voice import choices, voicemail
 from hotline.voice.verbs import dial_out, say
 from hotline.records.retention import forget_at_provider
 from hotline.records.stats import length_bucket
@@ -137,16 +137,15 @@ def _answer(loaded, sid: str, t: datetime) -> VoiceResponse:
 @twilio_webhook(_emergency_incoming)
 def menu():
     loaded = rotation()
-    digit = request.form.get("Digits", "")
-    option = next((o for o in loaded.config.voice.menu if o.digit == digit), None)
+    resp = VoiceResponse()
     with transaction() as db:
         call = db.get(Call, request.form["CallSid"], with_for_update=True)
         if call is None:
             return _gone(loaded.config)
-        if call.tried == [] and option:
-            call.preference = option.key
-            call.attempt = first_attempt(option)
-        return _route(VoiceResponse(), db, loaded, call, first=True)
+        if call.tried == [] and choices.choose(resp, db, loaded.config, call, request.form,
+                                               request.args, now()):
+            return resp  # resources, the office, or the list of names to choose from
+        return _route(resp, db, loaded, call, first=True)
 
 
 @bp.post("/next")
@@ -196,7 +195,9 @@ def whisper():
             return resp
     gather = resp.gather(num_digits=1, timeout=WHISPER_WAIT, action_on_empty_result=True,
                          action=url_for("voice.screen", **request.args), method="POST")
-    say(gather, loaded.config, loaded.config.voice.whisper)
+    say(gather, loaded.config, choices.whisper_intro(loaded.config, call,
+                                                     request.args.get("person", ""))
+        + loaded.config.voice.whisper)
     resp.hangup()
     return resp
 
@@ -291,7 +292,9 @@ def _stat_event(config: Config, call: Call, ended: datetime) -> StatEvent:
         seconds = int((call.accepted_at - call.started_at).total_seconds())
     else:
         outcome, seconds = ("fallback" if call.fallback else "abandoned"), None
+    option = next((o for o in config.voice.menu if o.key == call.preference), None)
     return StatEvent(hour=hour, channel="voice", preference=call.preference, outcome=outcome,
+                     reason=choice_reason(option, call.asked_for),
                      step=call.accepted_step if call.accepted_by else None,
                      seconds_to_human=seconds, urgent=False,
                      escalations=max(0, len({a for a, _ in call.tried}) - 1),
@@ -321,7 +324,7 @@ def _route(resp: VoiceResponse, db, loaded, call: Call, first: bool) -> VoiceRes
         next_attempt=call.attempt,
         tried=tuple((a, p) for a, p in call.tried),
         preference=next((o for o in config.voice.menu if o.key == call.preference), None),
-        deadline=call.started_at + config.escalation.max_wait)
+        deadline=call.started_at + config.escalation.max_wait, asked_for=call.asked_for)
     decision = next_ring(config, loaded.schedule, contact, busy_peers(db, call.call_sid), now())
     call.updated_at = now()
     if isinstance(decision, GiveUp):

@@ -13,9 +13,12 @@ def say(twiml, config: Config, text: str) -> None:
         twiml.say(text, voice=config.voice.voice, language=config.voice.language)
 
 
-def dial_out(resp: VoiceResponse, config: Config, number: str, timeout: int) -> None:
-    """Ring a number outside the rotation (the fallback, a texter) from the program
-    number. The leg's status callback lets its record at Twilio be deleted too."""
-    dial = resp.dial(caller_id=config.program.number, timeout=timeout)
+def dial_out(resp: VoiceResponse, config: Config, number: str, timeout: int,
+             action: str | None = None) -> None:
+    """Ring a number outside the rotation (the fallback, a texter, the program office)
+    from the program number. The leg's status callback lets its record at Twilio be
+    deleted too; `action`, if given, is where Twilio asks what next once it is over."""
+    extra = {"action": action, "method": "POST"} if action else {}
+    dial = resp.dial(caller_id=config.program.number, timeout=timeout, **extra)
     dial.number(number, status_callback=url_for("voice.status"), status_callback_method="POST",
                 status_callback_event="completed")

@@ -89,8 +89,9 @@ def test_dashboard_shows_on_call_peers_and_an_anonymous_contact_never_a_number(
     page.wait_for_url("**/dashboard/statistics")
     page.wait_for_function("() => { const i = document.querySelector('img.chart');"
                            " return i && i.complete; }")
-    assert page.locator("table.numbers").count() == 2
+    assert page.locator("table.numbers").count() == 3  # months, figures, menu choices
     assert "hidden" in page.inner_text("table.numbers >> nth=0")  # February's one contact
+    assert "No menu choice" in page.inner_text("table.numbers >> nth=2")
     loaded = page.eval_on_selector("img.chart", "img => img.complete && img.naturalWidth")
     assert loaded and loaded > 500, "the chart image did not load"
     check_no_number(page)

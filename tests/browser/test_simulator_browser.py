@@ -247,3 +247,13 @@ def test_on_a_1500_by_1000_screen_the_on_call_peers_and_the_director_show_whole(
     expect(phone(page, "dokafor")).to_have_attribute("data-step", "2")
     expect(phone(page, "akim")).not_to_have_class(re.compile(r"\bon-call\b"))
     screenshot("simulator-1500x1000")
+
+
+def test_a_picture_from_the_page_is_not_passed_on_and_the_peer_is_told(simulator, screenshot):
+    page = simulator
+    phone(page, "officer").locator("textarea").fill("look")
+    phone(page, "officer").locator("button.picture").click()
+    expect_message(page, "officer", "look [picture]")
+    expect_message(page, "officer", "Pictures are not passed on to peers")
+    expect_message(page, "alice", "Peer line #1: look [sent a picture; pictures are not passed on]")
+    screenshot("simulator-picture")

@@ -28,6 +28,12 @@ def test_check_says_who_may_start_a_callout_and_whom_it_reaches():
             "(critical-incident); phones after 10m, 2x") in run("check", EXAMPLE).output
 
 
+def test_check_shows_what_callers_and_texters_can_choose():
+    result = run("check", EXAMPLE)
+    assert "Menu:       2 Spanish (peer), 3 family member (family)" in result.output
+    assert "Services:   5 resource line(s), office set, ask by name allowed" in result.output
+
+
 def test_check_refuses_a_broken_file_with_file_line_and_reason(tmp_path):
     broken = tmp_path / "rotation.yaml"
     broken.write_text(open(EXAMPLE).read().replace("shift: 1w", "shift: 1 week", 1))

@@ -19,11 +19,12 @@ YEAR = (datetime(2026, 1, 1, tzinfo=TZ), datetime(2027, 1, 1, tzinfo=TZ))
 HIDDEN = stats.HIDDEN
 
 
-def event(month, day, hour, channel="voice", outcome="peer", step=1, seconds=20, urgent=False):
+def event(month, day, hour, channel="voice", outcome="peer", step=1, seconds=20, urgent=False,
+          reason=None):
     return SimpleNamespace(hour=datetime(2026, month, day, hour, tzinfo=TZ), channel=channel,
                            outcome=outcome, step=step if outcome in stats.ANSWERED else None,
                            seconds_to_human=seconds if outcome in stats.ANSWERED else None,
-                           urgent=urgent)
+                           urgent=urgent, reason=reason, preference=reason)
 
 
 def month_row(report, key):
@@ -67,6 +68,11 @@ def what_a_reader_works_out(printed: dict) -> dict[str, int]:
                   (["step 1", "later step"], "answered"),
                   (["urgent", "not urgent"], "contacts"),
                   (["after hours", "office hours"], "contacts")]
+    choices = printed.get("choices", {})
+    for label, shown in choices.items():
+        read(f"choice {label}", shown)
+    if choices:
+        equations.append(([f"choice {label}" for label in choices], "contacts"))
     figures = printed["figures"]
     for name, label in (("director", "Escalated to the clinical director"),
                         ("fallback", "Reached the fallback"),
@@ -231,7 +237,8 @@ def test_a_reader_with_a_pencil_does_recover_a_count_hidden_on_its_own():
     event, month=st.sampled_from([3, 4, 5]), day=st.sampled_from([2, 7]),
     hour=st.sampled_from([3, 10, 22]), channel=st.sampled_from(["voice", "text"]),
     outcome=st.sampled_from(["peer", "peer", "clinical_director", "fallback", "abandoned"]),
-    step=st.sampled_from([1, 2, 3]), urgent=st.booleans()), max_size=14))
+    step=st.sampled_from([1, 2, 3]), urgent=st.booleans(),
+    reason=st.sampled_from([None, None, "family", "concern", "peer"])), max_size=14))
 def test_no_count_below_k_can_be_worked_out_from_any_report(k, events):
     spring = (datetime(2026, 3, 1, tzinfo=TZ), datetime(2026, 6, 1, tzinfo=TZ))
     assert what_a_reader_works_out(printed(events, k, spring)) == {}
@@ -310,3 +317,38 @@ def test_a_hotline_stats_k_that_would_hide_nothing_is_refused(monkeypatch, setti
     monkeypatch.setenv("HOTLINE_STATS_K", setting)
     with pytest.raises(ValueError, match="at least 2"):
         stats.configured_k({})
+
+
+# -- menu choices and requests (issue 16) ------------------------------------------------------
+
+def chosen(month, day, reason=None, preference=None, outcome="peer", channel="text"):
+    e = event(month, day, 10, channel=channel, outcome=outcome)
+    e.reason, e.preference = reason, preference
+    return e
+
+
+def test_menu_choices_are_counted_with_families_apart_and_small_counts_hidden():
+    events = ([chosen(3, d) for d in range(1, 11)]
+              + [chosen(4, d, "family", "family") for d in range(1, 6)]
+              + [chosen(5, 1, "concern", "worried")]
+              + [chosen(5, d, "peer", "spanish") for d in range(2, 6)])
+    report = stats.build(events, *YEAR, TZ)
+    choices = dict(report.choices)
+    assert choices["Family member"] == "5"
+    assert choices["Concern about a colleague"] == HIDDEN  # one: could point at a person
+    # ...and another count of the line hides with it, so 20 - 10 - 5 - 4 cannot give it away
+    assert sum(v == HIDDEN for v in choices.values()) >= 2
+    assert report.grand_total.shown == "20"
+    assert "| Family member | 5 |" in stats.to_markdown(report, "t")
+    assert json.loads(stats.to_json(report))["choices"]["Family member"] == "5"
+
+
+def test_resource_requests_are_not_contacts_and_are_hidden_when_few():
+    events = [chosen(3, d) for d in range(1, 6)] + [
+        chosen(3, d, "resources", "resources", outcome="resources") for d in range(1, 3)]
+    report = stats.build(events, *YEAR, TZ)
+    figures = dict(report.figures)
+    assert figures["Contacts"] == "5"
+    assert figures["Resource lists sent"] == HIDDEN
+    more = stats.build(events + [chosen(4, 1, "resources", outcome="resources")], *YEAR, TZ)
+    assert dict(more.figures)["Resource lists sent"] == "3"

@@ -173,6 +173,8 @@ def test_several_errors_are_reported_together_in_line_order():
      "a quote on this line or the one above is missing"),
 ], ids=["tab", "indentation", "no_space_after_colon", "colon_in_a_value", "unclosed_list",
         "unclosed_quote"])
+
+
 def test_a_yaml_mistake_is_explained_in_plain_words_with_the_parsers_own_after_it(
         old, new, line, plain):
     [problem] = problems(edited((old, new)))
@@ -199,6 +201,8 @@ def test_a_missing_space_after_a_colon_inside_braces_says_so_without_the_value()
     ('555-0103"}\n', '555-0103"}\n  - {id: dan, name: Dan D, phone: "262.555.0102"}\n',
      "262.555.0102", "has the same phone number as 'bob'"),
 ], ids=["peer", "program", "director", "fallback", "duplicate"])
+
+
 def test_messages_never_contain_the_phone_number(old, new, bad, why):
     found = problems(edited((old, new)))
     assert any(why in p.message for p in found)
@@ -212,6 +216,8 @@ def test_messages_never_contain_the_phone_number(old, new, bad, why):
     ("{id: ann,", '{id: "(262) 555-0101",', "(262) 555-0101"),
     ("[ann, bob]", '[ann, "262-555-0102"]', "262-555-0102"),
 ], ids=["in_notify", "as_peer_id", "in_rotation_peers"])
+
+
 def test_phone_number_typed_where_a_name_belongs_is_not_echoed(old, new, bad):
     with pytest.raises(ConfigError) as caught:
         parse(edited((old, new)), "test.yaml")
@@ -310,7 +316,51 @@ def test_the_callout_section_is_read():
     ("callout: {close_after: 5m}", 24, "callout close_after should be at least 30m"),
     ("callout: {alowed: [ann]}", 11, "unknown key 'alowed' in callout; did you mean 'allowed'?"),
 ])
+
+
 def test_a_bad_callout_section_is_refused_at_its_line(section, column, phrase):
     line = TEAM.count("\n") + 1
     found = problem_at(problems(TEAM + section + "\n"), line, column)
     assert phrase in found.message
+
+
+# -- menu kinds, services, short names (issue 16) --------------------------------------------
+
+SERVICES = """\
+voice:
+  menu:
+    - {digit: 3, key: family, kind: family, say: "For family members, press 3."}
+    - {digit: 6, key: office, kind: office, say: "For the program office, press 6."}
+services:
+  ask_by_name: yes
+  resources: ["EAP, 24/7: 262-555-0160"]
+  office: {phone: "262-555-0140", hours: {days: [mon, tue, wed, thu, fri], from: "08:00", to: "17:00"}}
+"""
+
+
+def test_menu_kinds_services_and_short_names_are_read_with_safe_defaults():
+    config = parse(edited(('name: Ann A, phone', 'name: Ann A, short_name: [Annie], phone'))
+                   + SERVICES, "test.yaml")
+    family, office = config.voice.menu
+    assert (family.kind, family.tags, family.label) == ("family", ("family",), "family member")
+    assert "Families are part of this program" in family.reply
+    assert (office.kind, office.label) == ("office", "program office")
+    assert config.services.ask_by_name is True
+    assert config.services.resources == ("EAP, 24/7: 262-555-0160",)
+    assert config.services.office.phone == "+12625550140"
+    assert config.peers["ann"].short_names == ("Annie",)
+    plain = parse(BASE, "test.yaml")
+    assert plain.services.ask_by_name is False and plain.services.office is None
+    assert "988" in plain.services.resources[0]
+
+
+def test_an_office_choice_without_an_office_is_refused_at_the_menu():
+    text = BASE + SERVICES.replace('  office: {phone: "262-555-0140", hours: {days: [mon, tue, '
+                                   'wed, thu, fri], from: "08:00", to: "17:00"}}\n', "")
+    found = problems(text)
+    assert "'services: office' is missing" in problem_at(found, 30, 7).message
+
+
+def test_an_unknown_menu_kind_is_reported_with_the_kinds_there_are():
+    found = problems(BASE + SERVICES.replace("kind: family", "kind: famly"))
+    assert "unknown menu kind 'famly'; use one of peer, family" in problem_at(found, 29, 37).message

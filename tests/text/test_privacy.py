@@ -96,3 +96,25 @@ def test_twilio_deletes_its_copy_of_our_replies_too(phones, app):
     phones.tick(11 * 60)  # Twilio's records settle, then the clock's housekeeping runs
     delete_at_provider(app, phones.clock.now)
     assert set(phones.reply_sids) <= set(phones.rest.deleted)
+
+
+def test_a_concern_report_leaves_no_trace_of_the_colleague_named(phones, app, caplog,
+                                                                 database_url):
+    caplog.set_level(logging.DEBUG)
+    phones.text(OFFICER, "WORRIED")
+    phones.text(OFFICER, "It's Sgt Wojciechowski, he has been drinking on shift")
+    assert "Wojciechowski" in phones.last(ALICE)  # the peer deciding sees it, relayed
+    phones.text(ALICE, "yes")
+    phones.text(OFFICER, "Wojciechowski again today")
+    phones.text(ALICE, "DONE")
+    logged = caplog.text + "".join(r.getMessage() for r in caplog.records)
+    assert "Wojciechowski" not in logged
+    if database_url.startswith("sqlite"):
+        app.extensions["hotline.engine"].dispose()
+        assert b"Wojciechowski" not in _database_bytes(database_url)
+    else:
+        with app.extensions["hotline.engine"].connect() as conn:
+            rows = [str(r) for table in Base.metadata.sorted_tables
+                    for r in conn.execute(text(f"SELECT t::text FROM {table.name} t"))]
+        assert any("concern" in r for r in rows)  # the anonymous count is there
+        assert not [r for r in rows if "Wojciechowski" in r]

@@ -15,12 +15,13 @@ from pathlib import Path
 
 import yaml
 
-from hotline.rotation.model import CalloutSettings, Config, SmsSettings, VoiceSettings
+from hotline.rotation.model import CalloutSettings, Config, Services, SmsSettings, VoiceSettings
 from hotline.rotation.reader.callout import read_callout
 from hotline.rotation.reader.escalation import read_escalation
 from hotline.rotation.reader.nodes import ConfigError, NodeReader, Problem
 from hotline.rotation.reader.people import read_peers, read_person, read_program, read_unique_numbers
 from hotline.rotation.reader.rotations import read_overrides, read_rotations
+from hotline.rotation.reader.services import check_menu_needs, read_services
 from hotline.rotation.reader.settings import read_sms, read_voice
 from hotline.rotation.reader.yaml_hints import explain
 
@@ -60,7 +61,7 @@ def read_config(r: NodeReader, root) -> Config | None:
         return None
     top = r.mapping(root, "the rotation file",
                        ("program", "clinical_director", "peers", "rotations", "escalation"),
-                       ("overrides", "voice", "sms", "callout"))
+                       ("overrides", "voice", "sms", "callout", "services"))
     if top is None:
         return None
     program = read_program(r, top.get("program"))
@@ -74,9 +75,13 @@ def read_config(r: NodeReader, root) -> Config | None:
     voice = read_voice(r, top["voice"]) if "voice" in top else VoiceSettings()
     sms = read_sms(r, top["sms"]) if "sms" in top else SmsSettings()
     callout = read_callout(r, top["callout"], peers) if "callout" in top else CalloutSettings()
+    services = read_services(r, top["services"]) if "services" in top else Services()
+    if voice is not None and services is not None and voice.menu:
+        menu_node = next(v for k, v in top["voice"].value if k.value == "menu")
+        check_menu_needs(r, menu_node, voice, services)
     read_unique_numbers(r, program, director, peers)
-    if r.problems or None in (program, director, escalation, voice, sms, callout):
+    if r.problems or None in (program, director, escalation, voice, sms, callout, services):
         return None
     return Config(program=program, clinical_director=director, peers=peers,
                   rotations=rotations, overrides=overrides, escalation=escalation,
-                  source=r.filename, voice=voice, sms=sms, callout=callout)
+                  source=r.filename, voice=voice, sms=sms, callout=callout, services=services)

@@ -45,7 +45,7 @@ def read_person(r: NodeReader, node, what: str, director: bool = False) -> Perso
     if node is None:
         return None
     keys = ("name", "phone") if director else ("id", "name", "phone")
-    m = r.mapping(node, what, keys, ("languages", "tags"))
+    m = r.mapping(node, what, keys, ("languages", "tags") + (() if director else ("short_name",)))
     if m is None:
         return None
     ident = CLINICAL_DIRECTOR if director else r.text(m["id"], "peer id") if "id" in m else None
@@ -57,10 +57,12 @@ def read_person(r: NodeReader, node, what: str, director: bool = False) -> Perso
     phone = r.phone(m["phone"], f"{what} '{ident or '?'}'") if "phone" in m else None
     langs = tuple(v.lower() for v, _ in r.names(m["languages"], "languages")) if "languages" in m else ()
     tags = tuple(v.lower() for v, _ in r.names(m["tags"], "tags")) if "tags" in m else ()
+    short = tuple(v for v, _ in r.names(m["short_name"], "short_name")) if "short_name" in m else ()
     if None in (ident, name, phone):
         return None
     r.person_nodes.setdefault(ident, node)
-    return Person(id=ident, name=name, phone=phone, languages=langs, tags=tags)
+    return Person(id=ident, name=name, phone=phone, languages=langs, tags=tags,
+                  short_names=short)
 
 
 def read_peers(r: NodeReader, node) -> dict[str, Person]:

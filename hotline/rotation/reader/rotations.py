@@ -42,8 +42,8 @@ def read_rotations(r: NodeReader, node, peers) -> dict[str, Rotation]:
     return rotations
 
 
-def read_window(r: NodeReader, node, rotation: str) -> Window | None:
-    what = f"rotation '{rotation}' active window"
+def read_window(r: NodeReader, node, rotation: str, what: str | None = None) -> Window | None:
+    what = what or f"rotation '{rotation}' active window"
     m = r.mapping(node, what, ("from", "to"), ("days",))
     if m is None:
         return None

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import yaml
 
-from hotline.rotation.model import MenuOption, SmsSettings, VoiceSettings
+from hotline.rotation.model import MENU_KINDS, MenuOption, SmsSettings, VoiceSettings
 from hotline.rotation.reader.nodes import NodeReader
 
 
@@ -29,7 +29,7 @@ def read_voice(r: NodeReader, node) -> VoiceSettings | None:
 
 def read_sms(r: NodeReader, node) -> SmsSettings | None:
     texts = ("welcome", "urgent", "joined", "fallback", "new_peer", "calling", "closed",
-             "idle_closed")
+             "idle_closed", "menu_prompt", "no_pictures")
     m = r.mapping(node, "sms", (), texts + ("urgent_phrases",))
     if m is None:
         return None
@@ -52,7 +52,7 @@ def read_menu(r: NodeReader, node) -> tuple[MenuOption, ...]:
     options = []
     for item in node.value:
         m = r.mapping(item, "a voice menu option", ("digit", "key", "say"),
-                         ("languages", "tags"))
+                         ("languages", "tags", "kind", "label", "reply"))
         if m is None or len(m) < 3:
             continue
         digit = r.text(m["digit"], "menu digit")
@@ -64,10 +64,34 @@ def read_menu(r: NodeReader, node) -> tuple[MenuOption, ...]:
             continue
         langs = tuple(v.lower() for v, _ in r.names(m["languages"], "languages")) if "languages" in m else ()
         tags = tuple(v.lower() for v, _ in r.names(m["tags"], "tags")) if "tags" in m else ()
-        if not langs and not tags:
-            r.error(item, "a menu option needs languages or tags to prefer")
+        kind = (r.text(m["kind"], "menu kind") or "").lower() if "kind" in m else "peer"
+        if kind not in MENU_KINDS:
+            r.error(m["kind"], f"unknown menu kind '{kind}'; use one of {', '.join(MENU_KINDS)}")
             continue
-        options.append(MenuOption(digit=digit, key=r.text(m["key"], "menu key") or digit,
-                                  say=r.text(m["say"], "menu say") or "",
-                                  languages=langs, tags=tags))
+        if kind == "family" and not tags:
+            tags = ("family",)  # peers tagged for family support come first
+        if kind == "peer" and not langs and not tags:
+            r.error(item, "a menu option needs languages or tags to prefer (or a kind: "
+                    "family, concern, ask, resources or office)")
+            continue
+        key = r.text(m["key"], "menu key") or digit
+        label = r.text(m["label"], "menu label") if "label" in m else None
+        reply = r.text(m["reply"], "menu reply") if "reply" in m else DEFAULT_REPLIES.get(kind)
+        options.append(MenuOption(digit=digit, key=key, say=r.text(m["say"], "menu say") or "",
+                                  languages=langs, tags=tags, kind=kind,
+                                  label=label or DEFAULT_LABELS.get(kind, key),
+                                  reply=reply or ""))
     return tuple(options)
+
+
+# What the peer's notice and whisper say was asked for, and what the texter or caller is
+# told once they chose, unless the file says otherwise. Short: texts and a whisper.
+DEFAULT_LABELS = {"family": "family member", "concern": "concern about a colleague",
+                  "ask": "a peer by name", "resources": "resources",
+                  "office": "program office"}
+DEFAULT_REPLIES = {
+    "family": ("Thank you for reaching out. Families are part of this program: a peer who "
+               "supports police families will be with you shortly."),
+    "concern": ("Thank you for looking out for a colleague. A peer will be with you shortly. "
+                "You do not need to give their name."),
+}

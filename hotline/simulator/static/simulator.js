@@ -68,6 +68,8 @@
                         "aria-label": "Message from " + p.name}),
         el("div", {cls: "compose-buttons"}, [
           el("button", {type: "button", cls: "send", text: "Send"}),
+          el("button", {type: "button", cls: "picture", text: "Send a picture",
+                        title: "An MMS: the text typed, with a picture"}),
           el("button", {type: "button", cls: "call", text: "Call the line"}),
         ]),
       ]),
@@ -206,12 +208,12 @@
     return inFlight;
   }
 
-  function send(phone) {
+  function send(phone, picture) {
     const box = phone.querySelector("textarea");
     const text = box.value.trim();
-    if (!text) return;
+    if (!text && !picture) return;
     box.value = "";
-    act("text", {phone: phone.dataset.phone, body: text});
+    act("text", {phone: phone.dataset.phone, body: text, picture: !!picture});
   }
 
   phonesEl.addEventListener("click", (ev) => {
@@ -220,6 +222,7 @@
     const phone = button.closest(".phone");
     const panel = button.closest(".call-panel");
     if (button.classList.contains("send")) send(phone);
+    else if (button.classList.contains("picture")) send(phone, true);
     else if (button.classList.contains("call")) act("call", {phone: phone.dataset.phone});
     else if (button.classList.contains("set-officer")) {
       act("officer", {number: phone.querySelector(".officer-number").value});
