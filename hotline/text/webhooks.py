@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from twilio.twiml.messaging_response import MessagingResponse
 
+from hotline.paging import pages
 from hotline.text import conversations as tx
 from hotline.text.keywords import START_WORDS, STOP_WORDS
 from hotline.crypto import Vault, instance_secret
@@ -174,7 +175,7 @@ def texter_message(db, loaded, number: str, body: str, out: list[Text],
     if not conv.urgent and tx.is_urgent(config, body):
         conv.urgent = True
         replies.append(config.sms.urgent)
-        tx.alert_director(config, conv, body, out)
+        tx.alert_director(app, db, loaded, conv, number, body, t, out)
     if conv.owner:
         out.append(Text(config.person(conv.owner).phone, f"#{c}: {body}", urgent=conv.urgent,
                         conversation_id=conv.id))
@@ -201,6 +202,9 @@ def status():
             return MessagingResponse()
         notice.status = state
         if state not in FINAL:
+            return MessagingResponse()
+        if notice.attempt == pages.PAGE_ATTEMPT:  # a clinician's page text never arrived
+            pages.text_failed(db, notice.conversation_id, notice.peer_id, now())
             return MessagingResponse()
         conv = db.get(Conversation, notice.conversation_id, with_for_update=True)
         if conv is None or conv.owner or conv.escalate_at is None \
