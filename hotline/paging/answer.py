@@ -52,6 +52,9 @@ def answer():
                               "Thank you.")
             resp.hangup()
             return resp
+        if "Digits" in request.form and request.form["Digits"] != "1":
+            resp.hangup()  # no key, or another key: not acknowledged; the status says so
+            return resp
         if request.form.get("Digits") != "1":
             gather = resp.gather(num_digits=1, timeout=PRESS_WAIT, method="POST",
                                  action_on_empty_result=True, action=request.full_path)

@@ -77,7 +77,7 @@ def next_code(db) -> int:
 
 
 def open_conversation(app, db, loaded, number: str, body: str, now: datetime,
-                      out: list[Text]) -> Conversation:
+                      out: list[Text], first_attempt: int = 0) -> Conversation:
     conv = Conversation(code=next_code(db), texter_hash=vault(app).lookup(number),
                         texter_enc=vault(app).seal(number), attempt=0, tried=[], alerted=[],
                         urgent=False, gave_up=False, closed=False, started_at=now,
@@ -88,7 +88,7 @@ def open_conversation(app, db, loaded, number: str, body: str, now: datetime,
     conv.urgent = urgent
     c = conv.code
     notice = f"Peer line #{c}: {short(body)} - reply YES to take #{c}"
-    advance(app, loaded, conv, number, now, out, next_attempt=0, notice=notice)
+    advance(app, loaded, conv, number, now, out, next_attempt=first_attempt, notice=notice)
     if urgent:
         alert_director(app, db, loaded, conv, number, body, now, out)
     return conv
