@@ -120,7 +120,8 @@ class VoiceSettings:
 # is as urgent as danger to self. Programs tune the list under `sms: urgent_phrases`.
 URGENT_PHRASES = (
     # to self
-    "kill myself", "killing myself", "end my life", "end it all", "want to die",
+    "kill myself", "killing myself", "end my life", "end it all", "want to end it",
+    "going to end it", "want to die",
     "better off dead", "better off without me", "no reason to live", "feeling suicidal",
     "i'm suicidal", "im suicidal", "eat my gun", "gun in my mouth", "took all my pills",
     "pills lined up", "hang myself", "won't be here tomorrow", "say goodbye for me",
