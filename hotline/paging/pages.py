@@ -19,7 +19,7 @@ from hotline.paging.plan import NobodyAcknowledged, next_page
 from hotline.records import audit
 from hotline.rotation.model import CLINICAL_DIRECTOR, Config
 from hotline.store import Conversation, Page
-from hotline.text.outbox import Bridge, Text
+from hotline.text.outbox import Bridge, Text, stage
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,10 @@ def raise_page(app, db, loaded, conv: Conversation, reason: str, raised_by: str,
 def _advance(app, db, config: Config, page: Page, conv: Conversation, context: str,
              now: datetime, out: list) -> None:
     decision = next_page(config.clinical, tuple(page.chain), page.position, page.tries, now)
+    # Somebody taken out of the rotation file since the page began is passed over.
+    while not isinstance(decision, NobodyAcknowledged) and not _known(config, decision.person):
+        decision = next_page(config.clinical, tuple(page.chain), decision.position,
+                             config.clinical.page_times, now)
     if isinstance(decision, NobodyAcknowledged):
         _nobody(db, config, page, conv, now, out)
         return
@@ -84,6 +88,14 @@ def _advance(app, db, config: Config, page: Page, conv: Conversation, context: s
     audit.record(db, now, audit.PAGE_SENT, person.id,
                  f"{WHY.get(page.reason, page.reason)}; page {page.tries} of "
                  f"{config.clinical.page_times} to them")
+
+
+def _known(config: Config, ident: str) -> bool:
+    try:
+        config.person(ident)
+    except KeyError:
+        return False
+    return True
 
 
 def _url(app, path: str) -> str:
@@ -182,8 +194,6 @@ def text_failed(db, conversation_id: int, person_id: str, now: datetime) -> None
 def repage_due(app, now: datetime) -> list:
     """Clock: every page whose time is up is paged again, moved on, or given up. The
     claim is a conditional UPDATE on next_at, so two clocks cannot both act."""
-    from hotline.text.outbox import stage
-
     sessions = app.extensions["hotline.sessions"]
     with sessions() as db:
         due = db.execute(select(Page.id, Page.next_at).where(Page.next_at <= now)
@@ -191,22 +201,30 @@ def repage_due(app, now: datetime) -> list:
     loaded = app.extensions["hotline.rotation"].current()
     sent = []
     for page_id, seen in due:
-        out: list = []
-        with sessions() as db, db.begin():
-            claimed = db.execute(update(Page).where(Page.id == page_id, Page.next_at == seen,
-                                                    Page.acknowledged_by.is_(None))
-                                 .values(next_at=None)
-                                 .execution_options(synchronize_session=False)).rowcount == 1
-            if not claimed:
-                continue
-            page = db.get(Page, page_id, populate_existing=True)
-            conv = db.get(Conversation, page.conversation_id)
-            if conv is None:
-                db.delete(page)
-                continue
-            why = "raised by a peer" if page.reason == PEER_URGENT else "urgent words"
-            context = f"still waiting for the {loaded.config.clinical.title} ({why})"
-            _advance(app, db, loaded.config, page, conv, context, now, out)
-            out = stage(app, db, out, now)
-        sent += out
+        try:
+            sent += _repage_one(app, sessions, loaded, page_id, seen, now)
+        except Exception:  # noqa: BLE001 - one page's failure must not stop the others
+            # Its transaction rolled back, claim included: still due at the next poll.
+            log.exception("re-paging one page failed; it is tried again at the next poll")
     return sent
+
+
+def _repage_one(app, sessions, loaded, page_id: int, seen: datetime, now: datetime) -> list:
+    """One transaction per page: its claim, its decision and its staged texts."""
+    out: list = []
+    with sessions() as db, db.begin():
+        claimed = db.execute(update(Page).where(Page.id == page_id, Page.next_at == seen,
+                                                Page.acknowledged_by.is_(None))
+                             .values(next_at=None)
+                             .execution_options(synchronize_session=False)).rowcount == 1
+        if not claimed:
+            return []
+        page = db.get(Page, page_id, populate_existing=True)
+        conv = db.get(Conversation, page.conversation_id)
+        if conv is None:
+            db.delete(page)
+            return []
+        why = "raised by a peer" if page.reason == PEER_URGENT else "urgent words"
+        context = f"still waiting for the {loaded.config.clinical.title} ({why})"
+        _advance(app, db, loaded.config, page, conv, context, now, out)
+        return stage(app, db, out, now)

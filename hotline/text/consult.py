@@ -30,11 +30,14 @@ def how_to(config: Config, conv: Conversation) -> str:
 
 
 def invite(db, loaded, conv: Conversation, asked_by: str, now: datetime,
-           out: list[Text]) -> Person:
-    """Bring the clinician on call into `conv` (CONSULT, or a texter's CLINICIAN)."""
+           out: list[Text]) -> Person | None:
+    """Bring the clinician on call into `conv` (CONSULT, or a texter's CLINICIAN). None
+    when the only clinical person is the texter themselves."""
     config = loaded.config
     texter = current_app.extensions["hotline.vault"].open(conv.texter_enc)
-    clinician = next((p for p in loaded.schedule.clinical_chain(now) if p.phone != texter))
+    clinician = next((p for p in loaded.schedule.clinical_chain(now) if p.phone != texter), None)
+    if clinician is None:
+        return None
     if conv.consultant == clinician.id:
         return clinician
     conv.consultant = clinician.id

@@ -282,6 +282,9 @@ def done(db, loaded, person, code, body, now, out, replies) -> None:
         replies.append(_not_yours(db, person, code) if code else f"You have nothing open. {MORE}")
         return
     replies.append(f"#{conv.code} is closed. Thank you.")
+    if conv.consultant:
+        tx.tell(loaded.config, [conv.consultant], f"#{conv.code} was closed by the peer. "
+                "Thank you.", conv, out)
     tx.close(current_app, db, loaded, conv, out, loaded.config.sms.closed)
 
 
@@ -369,12 +372,20 @@ def consult_(db, loaded, person, code, body, now, out, replies) -> None:
     if conv is None:
         return
     clinician = consult.invite(db, loaded, conv, person.id, now, out)
+    if clinician is None:
+        replies.append(f"No {loaded.config.clinical.title} can be asked to join #{conv.code}.")
+        return
     replies.append(f"{clinician.name} ({loaded.config.clinical.title}) is asked to join "
                    f"#{conv.code} and will see its messages from now on. The texter has not "
                    "been told.")
 
 
 def ack(db, loaded, person, code, body, now, out, replies) -> None:
+    if code is None and not loaded.config.is_clinical(person.id):
+        latest = _owned(db, person)
+        if latest is not None:  # a peer's "ack" is a word to their texter
+            _relay(loaded, latest, body, now, out)
+            return
     q = select(Conversation)
     if code is not None:
         q = q.where(Conversation.code == code)

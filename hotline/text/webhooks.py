@@ -212,7 +212,7 @@ def ask_for_clinician(app, db, loaded, conv, number: str, body: str, t: datetime
     if conv.owner and config.is_clinical(conv.owner):
         return
     clinician = consult.invite(db, loaded, conv, "texter", t, out)
-    if conv.owner:
+    if conv.owner and clinician is not None:
         tx.tell(config, [conv.owner], f"#{conv.code}: the texter asked for the {title}; "
                 f"{clinician.name} is asked to join and will see the messages.", conv, out)
 

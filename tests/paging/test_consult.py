@@ -55,3 +55,16 @@ def test_consult_on_somebody_elses_conversation_is_refused(phones, app):
     phones.text(OFFICER, "rough night")
     assert phones.text(ALICE, "CONSULT #1")[0].startswith("You do not have #1 open")
     assert phones.inbox(KIRAN) == []
+
+
+def test_the_consulting_clinician_hears_when_the_peer_closes_it(phones, app):
+    consulting(phones)
+    phones.text(ALICE, "DONE")
+    assert phones.last(KIRAN) == "#1 was closed by the peer. Thank you."
+
+
+def test_a_peers_plain_ack_is_a_word_to_their_texter(phones, app):
+    phones.text(OFFICER, "rough night")
+    phones.text(ALICE, "yes")
+    assert phones.text(ALICE, "ack") == []
+    assert phones.last(OFFICER) == "ack"

@@ -142,3 +142,12 @@ def test_closing_the_conversation_ends_its_page(phones, app):
     phones.text(ALICE, "done")
     phones.tick(30 * 60)
     assert len(calls_to(phones, KIRAN)) == 1
+
+
+def test_a_clinician_removed_from_the_file_mid_page_is_passed_over(phones, app, rotation_file):
+    phones.text(OFFICER, URGENT)
+    text = rotation_file.read_text()
+    rotation_file.write_text(text.replace(
+        '    - {id: kpatel, name: Dr. Kiran Patel, phone: "262-555-0198"}\n', ""))
+    phones.tick(120)
+    assert len(calls_to(phones, KIRAN)) == 1 and len(calls_to(phones, LEE)) == 1
