@@ -2,8 +2,9 @@
 
 Commands (any case, the '#' before a code optional): YES/Y [n] takes, PASS [n]
 hands on, DONE [n] closes, CALL [n] rings the peer then the texter, HELP lists
-these, REVEAL n (clinical director only) returns a texter's number. The code
-may follow the word with or without a space ("YES 7", "yes7", "Y #7") or come
+these, REVEAL n (clinical director only) returns a texter's number; URGENT n pages the
+clinician on call, CONSULT n asks them to join, ACK n acknowledges a page (clinicians).
+The code may follow the word with or without a space ("YES 7", "yes7", "Y #7") or come
 first ("#7 yes"). Words after "DONE #7" (with the '#') belong to the command
 and are never relayed. "#n text" writes to conversation n; plain text goes to
 the conversation the peer last took or wrote to.
@@ -333,6 +334,7 @@ HANDLERS = {"yes": take, "pass": pass_on, "done": done, "call": call, "help": he
 # URGENT #7 and CONSULT #7 come from the peer with #7; ACK #7 from a paged clinician.
 # Words after URGENT #7 are the page's context, so they are not reported as unsent.
 WITH_WORDS = ("urgent",)
+HELP += " URGENT 7 pages the clinician on call; CONSULT 7 asks them to join #7."
 _AFTER = re.compile(r"\s*\w+[\s:,.-]*#?\s*\d{1,9}[\s.!?,:;-]*(.*)", re.S)
 
 
