@@ -308,6 +308,9 @@ def now():
                            "via": "" if r.via in ("peer", CLINICAL_DIRECTOR) else r.via}
                           for r in plan.reach],
                 "already": [p.name for p in plan.already_tried]})
+    # Whom an urgent page reaches now, in order: coordinators check it like the steps.
+    clinical = ([p.name for p in loaded.schedule.clinical_chain(at)], loaded.config.clinical.title) \
+        if loaded else None
     db_error = None
     try:
         cards = open_contacts(current_app.extensions["hotline.sessions"],
@@ -319,7 +322,7 @@ def now():
         cards, paged, db_error = [], [], ("The database cannot be read right now, so open contacts "
                                "are not shown. Calls still route to the clinical director.")
     return render_template("dashboard/now.html", steps=steps, cards=cards, problem=problem,
-                           paged=paged,
+                           paged=paged, clinical=clinical,
                            db_error=db_error, at=_local(at, tz, "%A %d %B %Y, %H:%M"),
                            tz=getattr(tz, "key", "UTC"),
                            fallback=loaded.config.escalation.fallback if loaded else None,

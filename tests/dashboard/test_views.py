@@ -264,6 +264,11 @@ def test_an_unacknowledged_page_is_shown_first_until_somebody_presses_1(signed_i
     assert "Pages not acknowledged" not in page(signed_in, "/dashboard/now")
 
 
+def test_the_now_page_says_whom_urgent_pages_reach(signed_in):
+    words = text_of(page(signed_in, "/dashboard/now"))
+    assert "Urgent pages go to the clinician on call: Dr. Dana Reyes." in words
+
+
 def test_a_page_nobody_acknowledged_says_so(signed_in, phones, clock):
     phones.text(OFFICER, "I want to end it tonight")
     for _ in range(3):
