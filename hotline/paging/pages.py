@@ -45,6 +45,10 @@ def raise_page(app, db, loaded, conv: Conversation, reason: str, raised_by: str,
     config = loaded.config
     if conv.owner and config.is_clinical(conv.owner):
         return None
+    # Two webhooks raising a page for one conversation at once (urgent words and a peer's
+    # URGENT) take turns on the conversation's row, so the second sees the first's page.
+    # A query, not a refresh: it flushes this transaction's changes instead of losing them.
+    db.execute(select(Conversation.id).where(Conversation.id == conv.id).with_for_update())
     running = db.scalar(select(Page).where(Page.conversation_id == conv.id,
                                            Page.gave_up.is_(False)).limit(1))
     if running is not None:
