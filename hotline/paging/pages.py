@@ -119,9 +119,8 @@ def _nobody(db, config: Config, page: Page, conv: Conversation, now: datetime,
     c, title = conv.code, config.clinical.title
     audit.record(db, now, audit.PAGE_UNANSWERED, "line",
                  f"{WHY.get(page.reason, page.reason)}; nobody acknowledged")
-    who = {CLINICAL_DIRECTOR: config.clinical_director,
-           **{p.id: p for p in config.clinical.people}}
-    for pid, person in who.items():
+    # The chain is the director and every clinician, less a texter among them.
+    for person in (config.person(pid) for pid in page.chain if _known(config, pid)):
         out.append(Text(person.phone, f"Peer line: NOBODY acknowledged the urgent page for "
                         f"#{c}. Text ACK {c} to take it on, or call the line.", urgent=True,
                         conversation_id=conv.id))
