@@ -95,11 +95,13 @@ def create_app(settings: dict | None = None, instance_path: str | None = None,
     from hotline.voice import calls as voice
     from hotline import dashboard
     from hotline.callout import pages as callout_pages
+    from hotline.paging import answer as paging
     app.register_blueprint(health.bp)
     app.register_blueprint(voice.bp)
     app.register_blueprint(voice.voicemail.bp)
     app.register_blueprint(sms.bp)
     app.register_blueprint(callout_pages.bp)  # a callout's phone page; hotline/callout/
+    app.register_blueprint(paging.bp)  # clinician pages: press 1 to acknowledge
     app.register_blueprint(dashboard.bp)  # coordinator pages; see docs/dashboard.md
     if app.config.get("HOTLINE_SIMULATOR"):
         from hotline import simulator

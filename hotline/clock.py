@@ -1,4 +1,4 @@
-"""The clock process: escalation timers, send retries, idle close.
+"""The clock process: escalation timers, clinician re-pages, send retries, idle close.
 
 Web workers never run a scheduler (several would act twice or miss jobs on a
 shared job store). They write due times into the database; this one process
@@ -15,6 +15,7 @@ from cryptography.fernet import InvalidToken
 from sqlalchemy import delete, select, update
 
 from hotline.callout import clock as callout_clock
+from hotline.paging import pages
 from hotline.text import conversations as tx
 from hotline.text.outbox import (MAX_ATTEMPTS, OPTED_OUT, Refused, TemporaryFailure, as_text, backoff,
                      drop_outbox_row, record_sent, send_one, stage)
@@ -32,6 +33,7 @@ LEASE = timedelta(minutes=2)  # an outbox row being sent is hidden this long fro
 def run_due(app, now: datetime) -> None:
     with app.app_context():
         escalate(app, now)
+        repage(app, now)
         retry_outbox(app, now)
         callout_clock.run(app, now)  # after the retries: a callout never holds up a rescue
         close_idle(app, now)
@@ -98,6 +100,14 @@ def _escalate_one(app, loaded, conv_id: int, seen: datetime, now: datetime) -> N
         # Staged with the claim: a clock killed before sending leaves them to the next one.
         out = stage(app, db, out, now)
     tx.deliver(app, out, now)
+
+
+def repage(app, now: datetime) -> None:
+    """Clinician pages nobody acknowledged in time: page again, the next, or give up."""
+    try:
+        tx.deliver(app, pages.repage_due(app, now), now)
+    except Exception:  # noqa: BLE001 - retried at the next poll
+        log.exception("re-paging failed; trying again at the next poll")
 
 
 def retry_outbox(app, now: datetime) -> None:

@@ -5,6 +5,8 @@ Voice and text share these rules; only the timing differs (voice rings for
 `step.ring` within the caller's overall wait, text waits `step.wait`).
 
 Rules, in order:
+- a caller or texter who asked for the clinician has a clinician round first: the
+  clinician on call alone (the peers are their fallback);
 - a preference round (caller asked for, say, a Spanish speaker) comes first
   and rings every on-call peer who matches; then the normal steps follow;
 - a peer asked for by name is in that round whether on call or not (the
@@ -22,10 +24,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from hotline.rotation.model import CLINICAL_DIRECTOR, Config, Fallback, MenuOption, Person
+from hotline.rotation.model import CLINICAL_DIRECTOR, Config, Fallback, MenuOption, Person, Step
 from hotline.schedule import Schedule
 
 PREFERENCE_ROUND = -1
+# -2 is taken: the voice emergency route marks its whisper with it.
+CLINICIAN_ROUND = -3
+# How long the clinician round rings a phone, or waits for a text reply, when the first
+# step's own times are shorter: a clinician is often not carrying the line's phone in hand.
+CLINICIAN_RING = timedelta(seconds=30)
 MAX_PARALLEL = 10
 # Ringing for less than this is pointless: a peer cannot answer and press 1 in time.
 MIN_RING = timedelta(seconds=8)
@@ -58,6 +65,8 @@ class GiveUp:
 
 
 def first_attempt(preference: MenuOption | None, asked_for: str | None = None) -> int:
+    if preference is not None and preference.clinician:
+        return CLINICIAN_ROUND
     return PREFERENCE_ROUND if preference or asked_for else 0
 
 
@@ -72,7 +81,20 @@ def preferred(config: Config, schedule: Schedule, contact: Contact, now: datetim
 
 
 def step_number(config: Config, attempt: int) -> int:
-    return 0 if attempt == PREFERENCE_ROUND else attempt % len(config.escalation.steps) + 1
+    return 0 if attempt < 0 else attempt % len(config.escalation.steps) + 1
+
+
+def attempts_from(contact: Contact, total: int) -> list[int]:
+    """The attempts still to consider, in order: the clinician round, the preference
+    round (only for a contact that chose a preference or asked for a peer by name),
+    then the steps."""
+    order = []
+    if contact.next_attempt <= CLINICIAN_ROUND:
+        order.append(CLINICIAN_ROUND)
+    chose = contact.preference is not None and not contact.preference.clinician
+    if contact.next_attempt <= PREFERENCE_ROUND and (chose or contact.asked_for):
+        order.append(PREFERENCE_ROUND)
+    return order + list(range(max(contact.next_attempt, 0), total))
 
 
 def next_ring(config: Config, schedule: Schedule, contact: Contact, busy: frozenset[str],
@@ -86,8 +108,12 @@ def next_ring(config: Config, schedule: Schedule, contact: Contact, busy: frozen
     def pass_of(attempt: int) -> int:
         return max(attempt, 0) // len(steps)
 
-    for attempt in range(contact.next_attempt, total):
-        if attempt == PREFERENCE_ROUND:
+    for attempt in attempts_from(contact, total):
+        if attempt == CLINICIAN_ROUND:
+            first = steps[0]
+            step = Step(notify=(), ring=max(first.ring, CLINICIAN_RING), wait=first.wait)
+            reach = [schedule.clinician_on_call(now)]
+        elif attempt == PREFERENCE_ROUND:
             step = steps[0]
             reach = preferred(config, schedule, contact, now)
         else:
@@ -99,7 +125,7 @@ def next_ring(config: Config, schedule: Schedule, contact: Contact, busy: frozen
             if p.id in tried or p.id in busy or p.phone == contact.caller or p in people:
                 continue
             people.append(p)
-        if contact.preference and attempt != PREFERENCE_ROUND:
+        if contact.preference and attempt >= 0:
             people.sort(key=lambda p: not contact.preference.matches(p))
         if people:
             ring = step.ring if remaining is None else min(step.ring, remaining)

@@ -168,9 +168,30 @@ class Schedule:
         self._clocks = {
             name: _RotationClock(rot, [o for o in config.overrides if o.rotation == name], self.tz)
             for name, rot in config.rotations.items()}
+        clinical = config.clinical
+        self._clinical = None
+        if clinical.start is not None and clinical.shift is not None and clinical.people:
+            turn = Rotation(name="clinical", start=clinical.start, shift=clinical.shift,
+                            peers=tuple(p.id for p in clinical.people))
+            self._clinical = _RotationClock(turn, [], self.tz)
 
     def on_call(self, rotation: str, at: datetime) -> str | None:
         return self._clocks[rotation].resolve(_timestamp(at))[0]
+
+    def clinical_chain(self, at: datetime) -> tuple[Person, ...]:
+        """Whom a page reaches, in order: the clinician on call, the other clinicians in
+        rotation order after them, and the clinical director last. Without clinicians
+        listed, the clinical director alone."""
+        people = self.config.clinical.people
+        first = 0
+        if self._clinical is not None:
+            on_call = self._clinical.resolve(_timestamp(at))[0]
+            first = next((i for i, p in enumerate(people) if p.id == on_call), 0)
+        chain = people[first:] + people[:first]
+        return chain + (self.config.clinical_director,)
+
+    def clinician_on_call(self, at: datetime) -> Person:
+        return self.clinical_chain(at)[0]
 
     def step_reach(self, step: Step, at: datetime) -> list[Reach]:
         """Everyone a step would ring at `at`, each once, in the order the file lists them."""

@@ -162,6 +162,9 @@ class Conversation(Base):
     preference: Mapped[str | None] = mapped_column(String(32))  # the menu key chosen
     # A peer the texter asked for by name (a peer id: nothing about the texter).
     asked_for: Mapped[str | None] = mapped_column(String(64))
+    # The clinician a peer brought in (CONSULT #n) or who acknowledged an urgent page: they
+    # see the conversation's messages from then on and may write to the peer or the texter.
+    consultant: Mapped[str | None] = mapped_column(String(64))
 
 
 class InboundMessage(Base):
@@ -313,3 +316,22 @@ class CalloutStat(Base):
     asked: Mapped[int] = mapped_column(Integer)
     answered_yes: Mapped[int] = mapped_column(Integer)
     seconds_to_first_yes: Mapped[int | None] = mapped_column(Integer)
+class Page(Base):
+    """A clinician paged for a conversation (urgent words, a peer's URGENT #n) until
+    somebody acknowledges or nobody can be reached. What the page said is sent, not kept: no number, no message text. Deleted with its
+    conversation."""
+
+    __tablename__ = "pages"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[int] = mapped_column(Integer, index=True)  # no FK: see Notice
+    reason: Mapped[str] = mapped_column(String(16))  # urgent_words | peer_urgent
+    raised_by: Mapped[str] = mapped_column(String(64))  # "texter" or the peer's id
+    chain: Mapped[list] = mapped_column(JSON, default=list)  # person ids, in paging order
+    position: Mapped[int] = mapped_column(Integer, default=0)  # index in chain paged now
+    tries: Mapped[int] = mapped_column(Integer, default=0)  # pages sent to that person
+    # When to page again (or move on); NULL once acknowledged or given up. The clock claims it.
+    next_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(64))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    gave_up: Mapped[bool] = mapped_column(Boolean, default=False)

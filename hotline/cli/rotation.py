@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 import click
 
-from hotline.rotation.model import CLINICAL_DIRECTOR, Config
+from hotline.rotation.model import CLINICAL_DIRECTOR, COORDINATOR_MODEL, Config
 from hotline.rotation.durations import format_duration
 from hotline.rotation.reader import ConfigError, load
 from hotline.schedule import Schedule, localize
@@ -78,6 +78,8 @@ def check(config_file, config_path):
         click.echo(f"Step {plan.number}:     {' + '.join(plan.step.notify)} "
                    f"(ring {format_duration(plan.step.ring)}, wait "
                    f"{format_duration(plan.step.wait)}) -> now: {names}")
+    for line in clinical_summary(config, s, now):
+        click.echo(line)
     fb = config.escalation.fallback
     click.echo(f"Fallback:   {'forward to ' + fb.forward if fb.forward else 'message only'}")
     co = config.callout
@@ -96,6 +98,27 @@ def check(config_file, config_path):
     if gaps:
         click.echo(f"WARNING: {len(gaps)} gap(s) with nobody at step 1 in the next 14 days; "
                    "see `hotline schedule`")
+
+
+def clinical_summary(config: Config, s: Schedule, now: datetime) -> list[str]:
+    """Who takes urgent pages and consults, in the words the program chose."""
+    c = config.clinical
+    chain = s.clinical_chain(now)
+    if c.model == COORDINATOR_MODEL:
+        model = ("team coordinator model: no licensed clinician; a coordinator takes pages "
+                 "and consults, and callers and peers hear 'team coordinator'")
+    else:
+        model = "clinician model: licensed clinicians take pages and consults"
+    lines = [f"Clinical:   {model}",
+             f"Pages:      call and text, every {format_duration(c.page_every)} up to "
+             f"{c.page_times} times per person, then the next; order now: "
+             + " -> ".join(p.name for p in chain) + " -> fallback"]
+    if c.people and c.shift:
+        lines.append(f"            {c.title}s take turns every {format_duration(c.shift)} "
+                     f"from {c.start:%Y-%m-%d %H:%M}")
+    if c.menu_digit:
+        lines.append(f"            callers press {c.menu_digit} for the {c.title}")
+    return lines
 
 
 def oncall_report(config: Config, at: datetime) -> dict:

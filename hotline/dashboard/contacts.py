@@ -61,7 +61,7 @@ def _step_label(config: Config | None, attempt: int | None, accepted_step: int |
     if attempt is None or config is None:
         return "-"
     if attempt < 0:
-        return "preference round" if attempt == -1 else "emergency route"
+        return {-1: "preference round", -3: "clinician first"}.get(attempt, "emergency route")
     number = step_number(config, attempt)
     passes = attempt // len(config.escalation.steps)
     return f"step {number}" + (f" (pass {passes + 1})" if passes else "")

@@ -41,6 +41,7 @@ from hotline.schedule import localize
 from hotline.store import StatEvent
 from hotline.dashboard.accounts import LoginThrottle, User, parse_users, verify
 from hotline.dashboard.contacts import open_contacts
+from hotline.dashboard.unacknowledged import unacknowledged
 
 log = logging.getLogger(__name__)
 
@@ -307,15 +308,21 @@ def now():
                            "via": "" if r.via in ("peer", CLINICAL_DIRECTOR) else r.via}
                           for r in plan.reach],
                 "already": [p.name for p in plan.already_tried]})
+    # Whom an urgent page reaches now, in order: coordinators check it like the steps.
+    clinical = ([p.name for p in loaded.schedule.clinical_chain(at)], loaded.config.clinical.title) \
+        if loaded else None
     db_error = None
     try:
         cards = open_contacts(current_app.extensions["hotline.sessions"],
                               loaded.config if loaded else None, at, current_app.secret_key)
+        paged = unacknowledged(current_app.extensions["hotline.sessions"],
+                               loaded.config if loaded else None, at)
     except SQLAlchemyError:
         log.exception("dashboard could not read open contacts")
-        cards, db_error = [], ("The database cannot be read right now, so open contacts "
+        cards, paged, db_error = [], [], ("The database cannot be read right now, so open contacts "
                                "are not shown. Calls still route to the clinical director.")
     return render_template("dashboard/now.html", steps=steps, cards=cards, problem=problem,
+                           paged=paged, clinical=clinical,
                            db_error=db_error, at=_local(at, tz, "%A %d %B %Y, %H:%M"),
                            tz=getattr(tz, "key", "UTC"),
                            fallback=loaded.config.escalation.fallback if loaded else None,

@@ -17,8 +17,13 @@ from hotline.store import AuditEvent
 
 CONFIG_RELOAD, REVEAL, PURGE = "config_reload", "reveal", "purge"
 VOICEMAIL_UNHEARD = "voicemail_unheard"  # written by voicemail.py
+# Written by paging/pages.py and text/consult.py: who was paged or consulted, never for whom.
+PAGE_SENT, PAGE_ACKNOWLEDGED, PAGE_UNANSWERED = "page_sent", "page_acknowledged", "page_unanswered"
+CONSULT = "consult"
 WHAT = {CONFIG_RELOAD: "rotation file reloaded", REVEAL: "REVEAL: a texter's number shown",
-        PURGE: "old operational rows deleted", VOICEMAIL_UNHEARD: "voicemail deleted unheard"}
+        PURGE: "old operational rows deleted", VOICEMAIL_UNHEARD: "voicemail deleted unheard",
+        PAGE_SENT: "clinician paged (call and text)", PAGE_ACKNOWLEDGED: "page acknowledged",
+        PAGE_UNANSWERED: "nobody acknowledged a page", CONSULT: "clinician asked to consult"}
 
 
 def record(db, at: datetime, action: str, actor: str, detail: str = "") -> None:

@@ -118,10 +118,11 @@ class MenuOption:
     # Said to the caller / texted to the texter once they chose (wording for families,
     # for a worried colleague); empty: nothing extra.
     reply: str = ""
+    clinician: bool = False  # "press 9 for the clinician": rings the clinical on-call first
 
     def matches(self, person: Person) -> bool:
-        return bool(set(self.languages) & set(person.languages)
-                    or set(self.tags) & set(person.tags))
+        return not self.clinician and bool(set(self.languages) & set(person.languages)
+                                           or set(self.tags) & set(person.tags))
 
 
 def choice_reason(option: MenuOption | None, asked_for: str | None) -> str | None:
@@ -148,8 +149,19 @@ class VoiceSettings:
     voicemail: bool = False
 
 
-URGENT_PHRASES = ("kill myself", "suicide", "end it", "gun", "pills", "goodbye",
-                  "no reason to live", "better off without me")
+# Phrases, never single words: officers say "gun", "suicide", "overdose" on every shift, and
+# a page that fires for shop talk teaches clinicians to ignore pages. Danger to others
+# is as urgent as danger to self. Programs tune the list under `sms: urgent_phrases`.
+URGENT_PHRASES = (
+    # to self
+    "kill myself", "killing myself", "end my life", "end it all", "want to end it",
+    "going to end it", "want to die",
+    "better off dead", "better off without me", "no reason to live", "feeling suicidal",
+    "i'm suicidal", "im suicidal", "eat my gun", "gun in my mouth", "took all my pills",
+    "pills lined up", "hang myself", "won't be here tomorrow", "say goodbye for me",
+    # to others
+    "going to kill", "gonna kill", "want to kill", "going to hurt", "gonna hurt",
+    "want to hurt", "make them pay", "shoot him", "shoot her", "shoot them")
 
 
 @dataclass(frozen=True)
@@ -212,6 +224,30 @@ class CalloutSettings:
     closing: str = "The callout is closed. Thank you. The coordinator will be in touch."
 
 
+CLINICIAN_MODEL, COORDINATOR_MODEL = "clinician", "team_coordinator"
+
+
+@dataclass(frozen=True)
+class Clinical:
+    """Who answers a page: the clinical on-call rotation, how pages repeat, and whether
+    the program has licensed clinicians or (the team coordinator model) a coordinator
+    in that place. Without a `clinical` section the clinical director is paged."""
+
+    model: str = CLINICIAN_MODEL
+    people: tuple[Person, ...] = ()  # in rotation order; empty = the clinical director
+    start: datetime | None = None  # naive local; with `shift`, the on-call turn
+    shift: timedelta | None = None
+    page_every: timedelta = timedelta(minutes=2)
+    page_times: int = 3  # pages to one person before the next is paged
+    menu_digit: str | None = None  # the caller's "press 9 for the clinician"
+    menu_say: str = ""
+
+    @property
+    def title(self) -> str:
+        """What callers, texters and peers hear them called."""
+        return "team coordinator" if self.model == COORDINATOR_MODEL else "clinician"
+
+
 @dataclass(frozen=True)
 class Config:
     program: Program
@@ -225,14 +261,22 @@ class Config:
     sms: SmsSettings = SmsSettings()
     callout: CalloutSettings = CalloutSettings()
     services: Services = Services()
+    clinical: Clinical = Clinical()
 
     def person(self, ident: str) -> Person:
         if ident == CLINICAL_DIRECTOR:
             return self.clinical_director
+        for p in self.clinical.people:
+            if p.id == ident:
+                return p
         return self.peers[ident]
 
+    def is_clinical(self, ident: str) -> bool:
+        """The clinical director, or a clinician (coordinator) of the clinical rotation."""
+        return ident == CLINICAL_DIRECTOR or any(p.id == ident for p in self.clinical.people)
+
     def person_by_phone(self, e164: str) -> Person | None:
-        for p in (self.clinical_director, *self.peers.values()):
+        for p in (self.clinical_director, *self.clinical.people, *self.peers.values()):
             if p.phone == e164:
                 return p
         return None

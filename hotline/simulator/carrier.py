@@ -74,7 +74,8 @@ class Simulator(Texts, Calls, Walker, Ticks, Screens):
 
     def people(self) -> list:
         config = self.loaded().config
-        return [*config.peers.values(), config.clinical_director]
+        # Clinicians too: a page rings their phone, and they text ACK, CONSULT replies.
+        return [*config.peers.values(), *config.clinical.people, config.clinical_director]
 
     def numbers(self) -> set[str]:
         return {self.officer, *(p.phone for p in self.people())}

@@ -91,7 +91,8 @@ class Screens:
         phones = [{"id": "officer", "role": "officer", "name": "An officer",
                    "number": self.officer, "display": pretty(self.officer), "on_call": ""}]
         for person in self.people():
-            role = "clinical_director" if person.id == CLINICAL_DIRECTOR else "peer"
+            role = "clinical_director" if person.id == CLINICAL_DIRECTOR else \
+                "clinician" if config.is_clinical(person.id) else "peer"
             phones.append({"id": person.id, "role": role, "name": person.name,
                            "number": person.phone, "display": pretty(person.phone),
                            "on_call": ", ".join(on_call.get(person.id, []))})

@@ -220,6 +220,48 @@ class FakeTwilio:
                                          "CallDuration": str(int(rec.duration))})
         return rec
 
+    def outbound(self, placed, phone: Phone) -> list[str]:
+        """A call the router placed through the REST API (a page, a voicemail for the
+        director), played on `phone`: it rings; answered, its TwiML runs (a Gather gets
+        the phone's key); the status callback says how it ended. Returns what was heard."""
+        heard: list[str] = []
+        leg = {"CallSid": placed.sid, "AccountSid": ACCOUNT_SID, "From": placed.from_,
+               "To": placed.to, "Direction": "outbound-api", "CallStatus": "in-progress"}
+        if phone.busy or phone.fails or phone.answer_after is None:
+            status = "busy" if phone.busy else "failed" if phone.fails else "no-answer"
+            self.clock.advance(0 if phone.busy or phone.fails else 60)
+        else:
+            status = "completed"
+            self.clock.advance(phone.answer_after)
+            url, doc = self._twiml(placed.url, leg)
+            while doc is not None:
+                jumped = None
+                for verb in doc:
+                    if verb.tag in ("Say", "Play"):
+                        heard.append((verb.text or "").strip())
+                    elif verb.tag == "Gather":
+                        heard.extend((c.text or "").strip() for c in verb)
+                        if phone.press is not None:
+                            self.clock.advance(phone.press_after)
+                            jumped = (verb.get("action") or url, {**leg, "Digits": phone.press})
+                        else:
+                            self.clock.advance(int(verb.get("timeout", 5)))
+                            if verb.get("actionOnEmptyResult") == "true":
+                                jumped = (verb.get("action") or url, {**leg, "Digits": ""})
+                    elif verb.tag in ("Hangup", "Reject"):
+                        break
+                    elif verb.tag != "Pause":
+                        raise UnsupportedTwiML(f"the fake carrier does not know <{verb.tag}> "
+                                               "on a placed call")
+                    if jumped:
+                        break
+                doc = None
+                if jumped:
+                    url, doc = self._twiml(urljoin(url, jumped[0]), jumped[1])
+        if getattr(placed, "status_callback", None):
+            self.post(placed.status_callback, {**leg, "CallStatus": status})
+        return heard
+
     def _dial(self, rec: CallRecord, url: str, dial: ET.Element, params: dict,
               start: datetime, hang_up_after: float | None):
         timeout = int(dial.get("timeout", 30))

@@ -17,12 +17,13 @@ from sqlalchemy.orm import object_session
 
 from hotline.callout.busy import yes_busy
 from hotline.callout.service import unreachable
+from hotline.paging import pages
 from hotline.rotation.model import CLINICAL_DIRECTOR, Config
 from hotline.routing import Contact, GiveUp, next_ring, step_number
 from hotline.text import texter_menu
 from hotline.text.outbox import OPTED_OUT, Text, send_all
 from hotline.records.stats import length_bucket
-from hotline.store import Conversation, Notice, StatEvent
+from hotline.store import Conversation, Notice, Page, StatEvent
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,8 @@ def next_code(db) -> int:
 
 
 def open_conversation(app, db, loaded, number: str, body: str, now: datetime,
-                      out: list[Text], choice: texter_menu.Choice | None = None) -> Conversation:
+                      out: list[Text], choice: texter_menu.Choice | None = None,
+                      first_attempt: int = 0) -> Conversation:
     conv = Conversation(code=next_code(db), texter_hash=vault(app).lookup(number),
                         texter_enc=vault(app).seal(number), attempt=0, tried=[], alerted=[],
                         urgent=False, gave_up=False, closed=False, started_at=now,
@@ -94,10 +96,12 @@ def open_conversation(app, db, loaded, number: str, body: str, now: datetime,
     conv.urgent = urgent
     c = conv.code
     notice = f"Peer line #{c}: {short(body)} - reply YES to take #{c}"
-    first = texter_menu.first_attempt_of(loaded.config, conv.preference, conv.asked_for)
+    # CLINICIAN asks for the clinical on-call round first; a menu choice, its preference round.
+    first = first_attempt or texter_menu.first_attempt_of(loaded.config, conv.preference,
+                                                          conv.asked_for)
     advance(app, loaded, conv, number, now, out, next_attempt=first, notice=notice)
     if urgent:
-        alert_director(loaded.config, conv, body, out)
+        alert_director(app, db, loaded, conv, number, body, now, out)
     return conv
 
 
@@ -135,17 +139,13 @@ def advance(app, loaded, conv: Conversation, texter: str, now: datetime, out: li
                         attempt=decision.attempt))
 
 
-def alert_director(config: Config, conv: Conversation, body: str, out: list[Text]) -> None:
-    """Urgent triage: the clinical director hears at once, beside the peers."""
-    if CLINICAL_DIRECTOR in conv.alerted or conv.owner == CLINICAL_DIRECTOR:
-        return
-    conv.alerted = conv.alerted + [CLINICAL_DIRECTOR]
-    c = conv.code
-    action = f"reply YES to take #{c}" if conv.owner is None else "a peer has it"
-    out.append(Text(config.clinical_director.phone,
-                    f"URGENT peer line #{c}: {short(body)} - {action}. REVEAL #{c} if a "
-                    "welfare check is needed.", urgent=True, conversation_id=conv.id,
-                    peer_id=CLINICAL_DIRECTOR, attempt=-1))
+def alert_director(app, db, loaded, conv: Conversation, texter: str, body: str,
+                   now: datetime, out: list[Text]) -> None:
+    """Urgent triage: the clinician on call is paged at once (a call and a text, repeated
+    until somebody presses 1), beside the peers. The name is kept for the callers that
+    grew up with it; with no clinicians listed it is the clinical director who is paged."""
+    pages.raise_page(app, db, loaded, conv, pages.URGENT_WORDS, "texter", short(body), texter,
+                     now, out)
 
 
 def tell(config: Config, ids, text: str, conv: Conversation, out: list[Text]) -> None:
@@ -163,6 +163,7 @@ def close(app, db, loaded, conv: Conversation, out: list[Text], texter_note: str
                         to_texter=True))
     db.add(stat_event(loaded.config, conv))
     db.execute(delete(Notice).where(Notice.conversation_id == conv.id))
+    db.execute(delete(Page).where(Page.conversation_id == conv.id))  # its pages end with it
     if delete_row:
         db.delete(conv)
 

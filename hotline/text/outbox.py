@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Callable
 
 import requests
 from sqlalchemy import delete, update
@@ -62,6 +63,9 @@ class Bridge:
     status_callback: str | None = None  # absolute /voice/status: frees the peer when it ends
     urgent: bool = True  # placed before any text in the same batch
     priority = URGENT
+    # Called as on_failure(app, now) when Twilio will not place the call: a clinician's
+    # page that never rang counts as not acknowledged at once.
+    on_failure: Callable | None = None
 
 
 def status_callback(app) -> str | None:
@@ -137,6 +141,8 @@ def send_all(app, program: str, texts: list[Text], now: datetime) -> list[Text]:
                                                   **extra)
             except (TwilioException, requests.RequestException):
                 log.warning("Twilio did not place a CALL bridge; the peer is told to retry")
+                if text.on_failure is not None:
+                    text.on_failure(app, now)
                 continue
             record_sent(app, placed.sid, text, now)
             continue

@@ -2,8 +2,9 @@
 
 Commands (any case, the '#' before a code optional): YES/Y [n] takes, PASS [n]
 hands on, DONE [n] closes, CALL [n] rings the peer then the texter, HELP lists
-these, REVEAL n (clinical director only) returns a texter's number. The code
-may follow the word with or without a space ("YES 7", "yes7", "Y #7") or come
+these, REVEAL n (clinical director only) returns a texter's number; URGENT n pages the
+clinician on call, CONSULT n asks them to join, ACK n acknowledges a page (clinicians).
+The code may follow the word with or without a space ("YES 7", "yes7", "Y #7") or come
 first ("#7 yes"). Words after "DONE #7" (with the '#') belong to the command
 and are never relayed. "#n text" writes to conversation n; plain text goes to
 the conversation the peer last took or wrote to.
@@ -34,6 +35,8 @@ from sqlalchemy import select, update
 
 from hotline.callout import service as callouts
 from hotline.callout.tally import Answer, Close, Refusal, parse_answer, parse_command
+from hotline.paging import pages
+from hotline.text import consult
 from hotline.text import conversations as tx
 from hotline.rotation.model import CLINICAL_DIRECTOR, Person
 from hotline.text.keywords import START_WORDS, STOP_WORDS
@@ -45,6 +48,7 @@ from hotline.records.workload import count_handled
 # Up to 9 digits: a code never gets near that, and a longer number ("call 18005550123")
 # is ordinary text, not a code too big for the database's integer column.
 _WORDS = r"(yes|y|pass|done|call|help|reveal)"
+_WORDS = _WORDS[:-1] + "|urgent|consult|ack)"  # clinician pages and consults (paging.py)
 _END = r"[\s.!?]*"
 _WORD_ALONE = re.compile(rf"\s*{_WORDS}{_END}", re.I)
 _WORD_CODE = re.compile(rf"\s*{_WORDS}[\s:,.-]*(#)?\s*(\d{{1,9}})(.*)", re.I | re.S)
@@ -101,6 +105,9 @@ def peer_message(db, loaded, person: Person, body: str, now: datetime, out: list
         return False
     if callout_text(db, loaded, person, body, now, out, replies):
         return True
+    if loaded.config.is_clinical(person.id) and \
+            consult.consultant_message(db, loaded, person, body, now, out, replies):
+        return True
     cmd = parse(body)
     if cmd is not None:
         return _command(db, loaded, person, cmd, body, now, out, replies)
@@ -144,7 +151,7 @@ def _command(db, loaded, person: Person, cmd: Command, body: str, now: datetime,
         if _texting(db, person):
             return False
     HANDLERS[cmd.word](db, loaded, person, code, body, now, out, replies)
-    if cmd.rest.strip():
+    if cmd.rest.strip() and cmd.word not in WITH_WORDS:
         replies[-1] += f" The words after {cmd.word.upper()} #{code} were not sent."
     return True
 
@@ -206,6 +213,7 @@ def _relay(loaded, conv: Conversation, body: str, now: datetime, out: list[Text]
     conv.last_activity_at = conv.owner_activity_at = now
     out.append(Text(tx.texter_of(current_app, conv), body, urgent=conv.urgent,
                     conversation_id=conv.id, to_texter=True))
+    consult.copy_to_consultant(loaded.config, conv, conv.owner, body, out)
     return True
 
 
@@ -246,6 +254,9 @@ def take(db, loaded, person, code, body, now, out, replies) -> None:
         return
     db.refresh(conv)
     count_handled(db, person.id, now, config.program.timezone)
+    pages.acknowledge_by_text(current_app, db, loaded, conv, person.id, now, out)
+    if conv.consultant == person.id:
+        conv.consultant = None  # they have it outright now
     c = conv.code
     replies.append(f"You have #{c}. Text here to write to them; DONE #{c} closes it, "
                    f"PASS #{c} hands it on.")
@@ -282,6 +293,9 @@ def done(db, loaded, person, code, body, now, out, replies) -> None:
         replies.append(_not_yours(db, person, code) if code else f"You have nothing open. {MORE}")
         return
     replies.append(f"#{conv.code} is closed. Thank you.")
+    if conv.consultant:
+        tx.tell(loaded.config, [conv.consultant], f"#{conv.code} was closed by the peer. "
+                "Thank you.", conv, out)
     tx.close(current_app, db, loaded, conv, out, loaded.config.sms.closed)
 
 
@@ -408,3 +422,73 @@ def _callout_answer(db, config, person: Person, ans: Answer, now: datetime,
 
 def _body_word(ans: Answer) -> str:
     return "yes" if ans.yes else "no"
+# -- clinician pages and consults ------------------------------------------------------
+# URGENT #7 and CONSULT #7 come from the peer with #7; ACK #7 from a paged clinician.
+# Words after URGENT #7 are the page's context, so they are not reported as unsent.
+WITH_WORDS = ("urgent",)
+HELP += " URGENT 7 pages the clinician on call; CONSULT 7 asks them to join #7."
+_AFTER = re.compile(r"\s*\w+[\s:,.-]*#?\s*\d{1,9}[\s.!?,:;-]*(.*)", re.S)
+
+
+def _mine_or_latest(db, person: Person, code: int | None, replies: list[str]):
+    conv = _owned(db, person, code)
+    if conv is None:
+        replies.append(_not_yours(db, person, code) if code else f"You have nothing open. {MORE}")
+    return conv
+
+
+def urgent(db, loaded, person, code, body, now, out, replies) -> None:
+    """The peer judges the officer in danger: page the clinician with the conversation's
+    context. The texter is not told; the peer tells them if they choose."""
+    conv = _mine_or_latest(db, person, code, replies)
+    if conv is None:
+        return
+    config, c = loaded.config, conv.code
+    m = _AFTER.fullmatch(body) if code is not None else None
+    said = tx.short(m.group(1), 300) if m and m.group(1).strip() else ""
+    conv.urgent = True
+    context = f"{person.name} (peer) says the officer may be in danger" + (f": {said}" if said else "")
+    page = pages.raise_page(current_app, db, loaded, conv, pages.PEER_URGENT, person.id,
+                            context, tx.texter_of(current_app, conv), now, out)
+    title = config.clinical.title
+    if page is None or page.acknowledged_by:
+        who = conv.consultant or (page.acknowledged_by if page else None)
+        replies.append(f"#{c}: a {title} is already with this conversation"
+                       + (f" ({config.person(who).name})." if who else "."))
+        return
+    replies.append(f"Paging the {title} on call for #{c} now (call and text until they "
+                   f"answer). The texter has not been told. If they are in danger this "
+                   f"minute, call 911.")
+
+
+def consult_(db, loaded, person, code, body, now, out, replies) -> None:
+    conv = _mine_or_latest(db, person, code, replies)
+    if conv is None:
+        return
+    clinician = consult.invite(db, loaded, conv, person.id, now, out)
+    if clinician is None:
+        replies.append(f"No {loaded.config.clinical.title} can be asked to join #{conv.code}.")
+        return
+    replies.append(f"{clinician.name} ({loaded.config.clinical.title}) is asked to join "
+                   f"#{conv.code} and will see its messages from now on. The texter has not "
+                   "been told.")
+
+
+def ack(db, loaded, person, code, body, now, out, replies) -> None:
+    if code is None and not loaded.config.is_clinical(person.id):
+        latest = _owned(db, person)
+        if latest is not None:  # a peer's "ack" is a word to their texter
+            _relay(loaded, latest, body, now, out)
+            return
+    q = select(Conversation)
+    if code is not None:
+        q = q.where(Conversation.code == code)
+    for conv in db.scalars(q.order_by(Conversation.id.desc())):
+        told = pages.acknowledge_by_text(current_app, db, loaded, conv, person.id, now, out)
+        if told is not None:
+            replies.append(told)
+            return
+    replies.append(f"No page is waiting for you{f' about #{code}' if code else ''}. {MORE}")
+
+
+HANDLERS.update({"urgent": urgent, "consult": consult_, "ack": ack})

@@ -17,6 +17,9 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from twilio.twiml.messaging_response import MessagingResponse
 
 from hotline.callout import service as callouts
+from hotline.paging import pages
+from hotline.routing import CLINICIAN_ROUND
+from hotline.text import consult
 from hotline.text import conversations as tx
 from hotline.text import texter_choices, texter_menu
 from hotline.text.keywords import START_WORDS, STOP_WORDS
@@ -155,6 +158,9 @@ def texter_message(db, loaded, number: str, body: str, out: list[Text],
             tx.tell(config, ids, f"#{conv.code}: the texter opted out (STOP). Texts cannot "
                     "reach them until they text START.", conv, out)
         return
+    if word in clinician_words(config):
+        ask_for_clinician(app, db, loaded, conv, number, body, t, out, replies)
+        return
     if conv is None:
         if word in START_WORDS:
             return
@@ -188,13 +194,41 @@ def texter_message(db, loaded, number: str, body: str, out: list[Text],
     if not conv.urgent and tx.is_urgent(config, body):
         conv.urgent = True
         replies.append(config.sms.urgent)
-        tx.alert_director(config, conv, body, out)
+        tx.alert_director(app, db, loaded, conv, number, body, t, out)
     if conv.owner:
         out.append(Text(config.person(conv.owner).phone, f"#{c}: {body}", urgent=conv.urgent,
                         conversation_id=conv.id))
+        consult.copy_to_consultant(config, conv, None, body, out)
     else:  # nobody has it yet: the people deciding see everything the texter says
         tx.tell(config, tx.notified(conv, current_only=True),
                 f"Peer line #{c} (waiting): {body} - reply YES to take #{c}", conv, out)
+
+
+def clinician_words(config) -> set[str]:
+    """CLINICIAN always works; in the team coordinator model COORDINATOR does too."""
+    return {"CLINICIAN", config.clinical.title.upper(), config.clinical.title.split()[-1].upper()}
+
+
+def ask_for_clinician(app, db, loaded, conv, number: str, body: str, t: datetime,
+                      out: list[Text], replies: list[str]) -> None:
+    """The texter asks for the clinician: a new conversation goes to the clinician on
+    call first, the peers after the first step's wait; an open one with a peer brings
+    the clinician in beside them; an open one nobody took tells the clinician now."""
+    config = loaded.config
+    title = config.clinical.title
+    replies.append(f"We are reaching our {title} for you now. If you are in danger, call "
+                   "911; you can call or text 988 any time.")
+    if conv is None:
+        tx.open_conversation(app, db, loaded, number, f"(asked for the {title})", t, out,
+                             first_attempt=CLINICIAN_ROUND)
+        return
+    conv.last_activity_at = t
+    if conv.owner and config.is_clinical(conv.owner):
+        return
+    clinician = consult.invite(db, loaded, conv, "texter", t, out)
+    if conv.owner and clinician is not None:
+        tx.tell(config, [conv.owner], f"#{conv.code}: the texter asked for the {title}; "
+                f"{clinician.name} is asked to join and will see the messages.", conv, out)
 
 
 @bp.post("/status")
@@ -218,6 +252,9 @@ def status():
             return MessagingResponse()
         notice.status = state
         if state not in FINAL:
+            return MessagingResponse()
+        if notice.attempt == pages.PAGE_ATTEMPT:  # a clinician's page text never arrived
+            pages.text_failed(db, notice.conversation_id, notice.peer_id, now())
             return MessagingResponse()
         conv = db.get(Conversation, notice.conversation_id, with_for_update=True)
         if conv is None or conv.owner or conv.escalate_at is None \

@@ -128,3 +128,19 @@ def test_the_config_comes_from_the_option_then_the_environment_then_config_dir(t
     assert run("check", "--config", EXAMPLE).output.startswith("OK  config/rotation.yaml")
     monkeypatch.delenv("HOTLINE_CONFIG")
     assert "Example PD" in run("oncall").output
+
+
+def test_check_explains_the_clinical_model_and_the_page_order():
+    result = run("check", EXAMPLE)
+    assert "Clinical:   clinician model" in result.output
+    assert "every 2m up to 3 times per person" in result.output
+    assert "callers press 9 for the clinician" in result.output
+
+
+def test_check_explains_the_team_coordinator_model(tmp_path):
+    edited = tmp_path / "rotation.yaml"
+    edited.write_text(open(EXAMPLE).read().replace("model: clinician ", "model: team_coordinator "))
+    result = run("check", str(edited))
+    assert result.exit_code == 0, result.output
+    assert "team coordinator model: no licensed clinician" in result.output
+    assert "callers press 9 for the team coordinator" in result.output

@@ -16,7 +16,7 @@ from hotline.cli import cli
 from hotline.dashboard.accounts import LoginThrottle, parse_users
 from hotline.store import Call, StatEvent
 from hotline.testing.fake_twilio import ACCOUNT_SID
-from tests.conftest import ALICE, CHICAGO, OFFICER, PROGRAM, ROTATION, TOKEN
+from tests.conftest import ALICE, CHICAGO, DIRECTOR, OFFICER, PROGRAM, ROTATION, TOKEN
 from tests.dashboard_fixtures import (PASSWORD, SCHEDULE_ROTATION, USERS,  # noqa: F401
                                       assert_no_number, dashboard_app, incoming_call)
 from tests.sms_fixtures import phones  # noqa: F401 - fixture
@@ -249,6 +249,32 @@ def test_an_open_text_conversation_is_an_anonymous_card_without_its_words(signed
     phones.text(ALICE, "yes")
     words = text_of(page(signed_in, "/dashboard/now"))
     assert "With Alice" in words
+
+
+def test_an_unacknowledged_page_is_shown_first_until_somebody_presses_1(signed_in, phones,
+                                                                       clock):
+    phones.text(OFFICER, "I want to end it tonight")
+    clock.advance(3 * 60)
+    html = page(signed_in, "/dashboard/now")
+    assert html.index("Pages not acknowledged") < html.index("On call, in escalation order")
+    words = text_of(html)
+    assert "#1 paging Dr. Dana Reyes , page 1 of 3 (urgent words), waiting 3 min" in words
+    assert "end it" not in words
+    phones.text(DIRECTOR, "ack 1")
+    assert "Pages not acknowledged" not in page(signed_in, "/dashboard/now")
+
+
+def test_the_now_page_says_whom_urgent_pages_reach(signed_in):
+    words = text_of(page(signed_in, "/dashboard/now"))
+    assert "Urgent pages go to the clinician on call: Dr. Dana Reyes." in words
+
+
+def test_a_page_nobody_acknowledged_says_so(signed_in, phones, clock):
+    phones.text(OFFICER, "I want to end it tonight")
+    for _ in range(3):
+        phones.tick(120)
+    words = text_of(page(signed_in, "/dashboard/now"))
+    assert "#1 NOBODY acknowledged after every page" in words
 
 
 def test_no_page_shows_a_phone_number(signed_in, dashboard_app, twilio, phones):

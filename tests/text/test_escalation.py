@@ -94,7 +94,7 @@ def test_a_web_worker_killed_after_deciding_still_gets_the_notice_out(phones, ap
 
 
 def test_urgent_phrase_alerts_director_at_once_and_texter_gets_988(phones, app):
-    replies = phones.text(OFFICER, "I just want to END IT tonight")
+    replies = phones.text(OFFICER, "I just want to END IT ALL tonight")
     assert "trained peer" in replies[0] and "911" in replies[1] and "988" in replies[1]
     assert phones.last(ALICE).startswith("URGENT Peer line #1")
     assert phones.last(DIRECTOR).startswith("URGENT peer line #1")
@@ -111,9 +111,9 @@ def test_urgent_words_match_whole_words_only(phones, app):
     phones.text(OFFICER, "the gunnery range was loud, legend it was")
     assert not rows(app, Conversation)[0].urgent
     assert phones.inbox(DIRECTOR) == []
-    phones.text(OFFICER, "I keep thinking about the pills")
+    phones.text(OFFICER, "I keep thinking I want to die")
     assert rows(app, Conversation)[0].urgent
-    assert phones.inbox(DIRECTOR)[0].startswith("URGENT peer line #1: I keep thinking")
+    assert phones.inbox(DIRECTOR)[0].startswith("URGENT peer line #1: I keep thinking I want to die")
 
 
 def test_idle_conversation_closes_with_a_note_to_both(phones, app):

@@ -91,7 +91,7 @@ def test_twilio_api_base_points_the_real_client_at_a_simulator(app, clock):
 def test_twilio_deletes_its_copy_of_our_replies_too(phones, app):
     # The welcome and 988 replies go back as TwiML; their records at Twilio hold the
     # texter's number just as the REST sends do.
-    replies = phones.text(OFFICER, "I have the pills here")
+    replies = phones.text(OFFICER, "I have my pills lined up")
     assert len(replies) == 2 and len(phones.reply_sids) == 2
     phones.tick(11 * 60)  # Twilio's records settle, then the clock's housekeeping runs
     delete_at_provider(app, phones.clock.now)

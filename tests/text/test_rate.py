@@ -27,7 +27,7 @@ def test_an_urgent_text_overtakes_routine_ones_waiting_for_the_rate(phones, app)
     app.config["HOTLINE_SEND_RATE"] = 1
     phones.text(OFFICER, "hello")  # sent: uses the slot
     phones.text(OTHER, "just checking in")  # routine notice: held
-    phones.text(THIRD, "I have the gun in my hand")  # urgent notices: held, but first in line
+    phones.text(THIRD, "I want to eat my gun")  # urgent notices: held, but first in line
     phones.tick(1)
     phones.tick(1)
     urgent_first = [s.body for s in phones.rest.sent if s.sid and s.to in (ALICE, DIRECTOR)]
@@ -57,7 +57,7 @@ def test_a_routine_text_waits_behind_an_urgent_notice_still_on_its_way(phones):
 
     phones.rest.crash_next()  # the worker sending the urgent notice dies mid-request
     with pytest.raises(ProcessKilled):
-        phones.text(OFFICER, "I have the pills in my hand")
+        phones.text(OFFICER, "I have my pills lined up")
     phones.text(OTHER, "just checking in")  # routine: must not get to Alice first
     assert phones.inbox(ALICE) == []
     phones.tick(31)  # the dead worker's lease runs out; the clock sends in priority order

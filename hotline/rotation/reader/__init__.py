@@ -11,12 +11,15 @@ False. Messages never repeat a phone number: they end up in logs.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import yaml
 
-from hotline.rotation.model import CalloutSettings, Config, Services, SmsSettings, VoiceSettings
+from hotline.rotation.model import (CalloutSettings, Clinical, Config, MenuOption, Services,
+                                    SmsSettings, VoiceSettings)
 from hotline.rotation.reader.callout import read_callout
+from hotline.rotation.reader.clinical import read_clinical
 from hotline.rotation.reader.escalation import read_escalation
 from hotline.rotation.reader.nodes import ConfigError, NodeReader, Problem
 from hotline.rotation.reader.people import read_peers, read_person, read_program, read_unique_numbers
@@ -61,7 +64,7 @@ def read_config(r: NodeReader, root) -> Config | None:
         return None
     top = r.mapping(root, "the rotation file",
                        ("program", "clinical_director", "peers", "rotations", "escalation"),
-                       ("overrides", "voice", "sms", "callout", "services"))
+                       ("overrides", "voice", "sms", "callout", "services", "clinical"))
     if top is None:
         return None
     program = read_program(r, top.get("program"))
@@ -79,9 +82,29 @@ def read_config(r: NodeReader, root) -> Config | None:
     if voice is not None and services is not None and voice.menu:
         menu_node = next(v for k, v in top["voice"].value if k.value == "menu")
         check_menu_needs(r, menu_node, voice, services)
-    read_unique_numbers(r, program, director, peers)
-    if r.problems or None in (program, director, escalation, voice, sms, callout, services):
+    clinical = read_clinical(r, top["clinical"], peers) if "clinical" in top else Clinical()
+    if clinical is not None:
+        everyone = {**peers, **{p.id: p for p in clinical.people}}
+        read_unique_numbers(r, program, director, everyone)
+    if voice is not None and clinical is not None and clinical.menu_digit:
+        voice = with_clinician_choice(r, top["clinical"], voice, clinical)
+    if r.problems or None in (program, director, escalation, voice, sms, callout, services,
+                              clinical):
         return None
     return Config(program=program, clinical_director=director, peers=peers,
                   rotations=rotations, overrides=overrides, escalation=escalation,
-                  source=r.filename, voice=voice, sms=sms, callout=callout, services=services)
+                  source=r.filename, voice=voice, sms=sms, callout=callout, services=services,
+                  clinical=clinical)
+
+
+def with_clinician_choice(r: NodeReader, node, voice: VoiceSettings,
+                          clinical: Clinical) -> VoiceSettings:
+    """The caller's "press 9 for the clinician" joins the voice menu, after the others."""
+    if any(o.digit == clinical.menu_digit for o in voice.menu):
+        r.error(node, f"clinical menu digit {clinical.menu_digit} is already a voice menu "
+                "digit; choose another")
+        return voice
+    option = MenuOption(digit=clinical.menu_digit, key="clinician", say=clinical.menu_say,
+                        label=clinical.title, clinician=True)
+    prompt = " ".join(p for p in (voice.menu_prompt, clinical.menu_say) if p)
+    return replace(voice, menu=voice.menu + (option,), menu_prompt=prompt)

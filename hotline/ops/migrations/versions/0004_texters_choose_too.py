@@ -7,8 +7,8 @@ concern, named, peer, resources, office), so families and concern reports are
 counted apart whatever key a program gives its menu options. Existing rows: NULL,
 no choice.
 
-Revision ID: 0008
-Revises: 0006
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-03 07:20:00
 
 """
@@ -19,8 +19,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision: str = '0008'
-down_revision: Union[str, Sequence[str], None] = '0006'
+revision: str = '0004'
+down_revision: Union[str, Sequence[str], None] = '0003'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

@@ -5,7 +5,7 @@ keeps what it leaves for the yearly figures. outbox.callout_id marks a callout's
 so its delivery report can find the peer. Outbox priorities gain a level between
 routine (0) and urgent: urgent moves from 1 to 2, callout texts take 1.
 
-Revision ID: 0006
+Revision ID: 0003
 Revises: 0002
 Create Date: 2026-12-03 07:10:00
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision: str = '0006'
+revision: str = '0003'
 down_revision: Union[str, Sequence[str], None] = '0002'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
