@@ -14,6 +14,7 @@ import click
 
 from hotline.rotation.model import CLINICAL_DIRECTOR, Config
 from hotline.rotation.durations import format_duration
+from hotline.rotation.gaps import coverage_gaps
 from hotline.rotation.reader import ConfigError, load
 from hotline.schedule import Schedule, localize
 
@@ -51,15 +52,40 @@ config_option = click.option("--config", "config_path", metavar="FILE",
                                   "else config/rotation.yaml)")
 
 
+weeks_option = click.option("--weeks", default=8, show_default=True, type=click.IntRange(min=1),
+                            help="how many weeks ahead to look for steps with nobody")
+
+
+def coverage_lines(config: Config, start: datetime, weeks: int) -> list[str]:
+    """The coverage report of `check` and `schedule`: holes loud, designed off-hours calm."""
+    end = localize(start.replace(tzinfo=None) + timedelta(weeks=weeks), config.program.timezone)
+    gaps = coverage_gaps(Schedule(config), start, end)
+    holes = [g for g in gaps if not g.designed]
+    lines = [f"Coverage, {weeks} week(s) from {start.strftime(_WHEN)}:"]
+    for g in gaps:
+        mark = "!!! HOLE    " if not g.designed else "    designed"
+        lines.append(f"{mark} step {g.step}  {g.start.strftime(_WHEN)} -> "
+                     f"{g.end.strftime(_WHEN)}  {g.detail}")
+    if holes:
+        lines.append(f"WARNING: {len(holes)} hole(s): a step has nobody new to ring, so "
+                     "contacts skip it. Fix the rotation or add an override.")
+    else:
+        lines.append("No holes: every step reaches someone new whenever it is meant to"
+                     + (" (designed off-hours above)." if gaps else "."))
+    return lines
+
+
 @click.command()
 @click.argument("config_file", required=False)
 @config_option
-def check(config_file, config_path):
-    """Validate the rotation file and summarise it."""
+@weeks_option
+@click.option("--from", "start_text", metavar="DATE", help="look ahead from (default: now)")
+def check(config_file, config_path, weeks, start_text):
+    """Validate the rotation file, summarise it, and warn of steps left empty ahead."""
     config_file = config_file or config_path
     config = _load(config_file)
     s = Schedule(config)
-    now = datetime.now(config.program.timezone)
+    now = _local(config, start_text)
     p = config.program
     click.echo(f"OK  {_config_path(config_file)}")
     click.echo(f"Program:    {p.name}, {p.number}, {p.timezone.key}")
@@ -80,10 +106,8 @@ def check(config_file, config_path):
                    f"{format_duration(plan.step.wait)}) -> now: {names}")
     fb = config.escalation.fallback
     click.echo(f"Fallback:   {'forward to ' + fb.forward if fb.forward else 'message only'}")
-    gaps = s.gaps(now, now + timedelta(days=14))
-    if gaps:
-        click.echo(f"WARNING: {len(gaps)} gap(s) with nobody at step 1 in the next 14 days; "
-                   "see `hotline schedule`")
+    for line in coverage_lines(config, now, weeks):
+        click.echo(line)
 
 
 def oncall_report(config: Config, at: datetime) -> dict:
@@ -153,8 +177,9 @@ def _period(config: Config, start_text: str | None, days: int) -> tuple[datetime
 @click.option("--days", default=14, show_default=True, type=click.IntRange(min=1),
               help="how many days to show")
 @click.option("--from", "start_text", metavar="DATE", help="first day (default: today)")
-def schedule(config_path, days, start_text):
-    """Shifts per rotation, overrides applied, gaps called out."""
+@weeks_option
+def schedule(config_path, days, start_text, weeks):
+    """Shifts per rotation, overrides applied; steps left empty in the coming weeks."""
     config = _load(config_path)
     s = Schedule(config)
     start, end = _period(config, start_text, days)
@@ -163,21 +188,16 @@ def schedule(config_path, days, start_text):
     for name in config.rotations:
         click.echo(f"\n{name}")
         for seg in s.segments(name, start, end):
-            who = config.peers[seg.peer].name + f" ({seg.peer})" if seg.peer else "-- nobody --"
+            who = config.peers[seg.peer].name + f" ({seg.peer})" if seg.peer else (
+                "   off by design" if s.off_by_design(name, seg.start) else "-- nobody --")
             note = ""
             if seg.override:
                 o = seg.override
                 note = f"  OVERRIDE line {o.line}" + (f", replaces {o.replaces}" if o.replaces else "")
             click.echo(f"  {seg.start.strftime(_WHEN)} -> {seg.end.strftime(_WHEN)}  {who}{note}")
-    gaps = s.gaps(start, end)
-    first = " + ".join(config.escalation.steps[0].notify)
-    if gaps:
-        click.echo(f"\n!!! GAPS: nobody is on call at step 1 ({first}) during:")
-        for g in gaps:
-            click.echo(f"!!!   {g.start.strftime(_WHEN)} -> {g.end.strftime(_WHEN)}  "
-                       "(contacts go straight to step 2)")
-    else:
-        click.echo(f"\nNo gaps: step 1 ({first}) reaches someone at every moment of this period.")
+    click.echo("")
+    for line in coverage_lines(config, start, weeks):
+        click.echo(line)
 
 
 @click.command()

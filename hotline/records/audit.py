@@ -17,8 +17,10 @@ from hotline.store import AuditEvent
 
 CONFIG_RELOAD, REVEAL, PURGE = "config_reload", "reveal", "purge"
 VOICEMAIL_UNHEARD = "voicemail_unheard"  # written by voicemail.py
+AVAILABILITY = "availability"  # a peer's OFF, BUSY or ON (availability/state.py)
 WHAT = {CONFIG_RELOAD: "rotation file reloaded", REVEAL: "REVEAL: a texter's number shown",
-        PURGE: "old operational rows deleted", VOICEMAIL_UNHEARD: "voicemail deleted unheard"}
+        PURGE: "old operational rows deleted", VOICEMAIL_UNHEARD: "voicemail deleted unheard",
+        AVAILABILITY: "a peer stepped out or back by text"}
 
 
 def record(db, at: datetime, action: str, actor: str, detail: str = "") -> None:

@@ -13,7 +13,9 @@ import re
 from datetime import datetime
 
 from sqlalchemy import delete, select, text
+from sqlalchemy.orm import object_session
 
+from hotline.availability import state as availability
 from hotline.rotation.model import CLINICAL_DIRECTOR, Config
 from hotline.routing import Contact, GiveUp, next_ring, step_number
 from hotline.text.outbox import OPTED_OUT, Text, send_all
@@ -99,6 +101,8 @@ def advance(app, loaded, conv: Conversation, texter: str, now: datetime, out: li
     config = loaded.config
     contact = Contact(started_at=conv.started_at, caller=texter, next_attempt=next_attempt,
                       tried=tuple((a, p) for a, p in conv.tried), deadline=None)
+    # A peer who stepped out (OFF, BUSY) is skipped exactly like one passed over here.
+    busy = busy | availability.away_ids(object_session(conv), now)
     decision = next_ring(config, loaded.schedule, contact, busy, now)
     c = conv.code
     if isinstance(decision, GiveUp):

@@ -26,6 +26,7 @@ from datetime import datetime
 from flask import current_app, request, url_for
 from sqlalchemy import select, update
 
+from hotline.availability import commands as availability
 from hotline.text import conversations as tx
 from hotline.rotation.model import CLINICAL_DIRECTOR, Person
 from hotline.text.keywords import START_WORDS, STOP_WORDS
@@ -91,6 +92,11 @@ def peer_message(db, loaded, person: Person, body: str, now: datetime, out: list
         # Twilio acts on these for the sender's own phone. Relayed to their texter they
         # would read as "STOP" from the peer; as a texter, their own peer must hear.
         return False
+    # OFF, ON, BUSY, STATUS, WHO, REMIND (availability/commands.py), unless this peer is
+    # texting for support themselves: then, like YES or HELP, the words are for their peer.
+    if availability.is_command(loaded, body, now) and not (
+            _owned(db, person) is None and _texting(db, person)):
+        return availability.handle(db, loaded, person, body, now, out, replies)
     cmd = parse(body)
     if cmd is not None:
         return _command(db, loaded, person, cmd, body, now, out, replies)

@@ -18,6 +18,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from hotline.rotation.model import CLINICAL_DIRECTOR, Config
 from hotline.routing import Contact, GiveUp, first_attempt, next_ring, step_number
+from hotline.availability import state as availability
 from hotline.voice import voicemail
 from hotline.voice.verbs import dial_out, say
 from hotline.records.retention import forget_at_provider
@@ -306,10 +307,11 @@ def _gone(config: Config) -> VoiceResponse:
 
 
 def busy_peers(db, exclude: str) -> frozenset[str]:
+    """On another call, or stepped out by text (OFF, BUSY): both are skipped alike."""
     cutoff = now() - STALE
     rows = db.execute(select(Call.accepted_by).where(
         Call.bridged.is_(True), Call.call_sid != exclude, Call.updated_at > cutoff))
-    return frozenset(r[0] for r in rows)
+    return frozenset(r[0] for r in rows) | availability.away_ids(db, now())
 
 
 def _route(resp: VoiceResponse, db, loaded, call: Call, first: bool) -> VoiceResponse:

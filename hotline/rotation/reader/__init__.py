@@ -15,7 +15,8 @@ from pathlib import Path
 
 import yaml
 
-from hotline.rotation.model import Config, SmsSettings, VoiceSettings
+from hotline.rotation.model import Config, Reminders, SmsSettings, VoiceSettings
+from hotline.rotation.reader.notices import read_coordinators, read_reminders
 from hotline.rotation.reader.escalation import read_escalation
 from hotline.rotation.reader.nodes import ConfigError, NodeReader, Problem
 from hotline.rotation.reader.people import read_peers, read_person, read_program, read_unique_numbers
@@ -60,7 +61,7 @@ def read_config(r: NodeReader, root) -> Config | None:
         return None
     top = r.mapping(root, "the rotation file",
                        ("program", "clinical_director", "peers", "rotations", "escalation"),
-                       ("overrides", "voice", "sms"))
+                       ("overrides", "voice", "sms", "coordinators", "reminders"))
     if top is None:
         return None
     program = read_program(r, top.get("program"))
@@ -73,9 +74,12 @@ def read_config(r: NodeReader, root) -> Config | None:
     escalation = read_escalation(r, top.get("escalation"), peers, rotations)
     voice = read_voice(r, top["voice"]) if "voice" in top else VoiceSettings()
     sms = read_sms(r, top["sms"]) if "sms" in top else SmsSettings()
+    coordinators = read_coordinators(r, top["coordinators"]) if "coordinators" in top else ()
+    reminders = read_reminders(r, top["reminders"]) if "reminders" in top else Reminders()
     read_unique_numbers(r, program, director, peers)
-    if r.problems or None in (program, director, escalation, voice, sms):
+    if r.problems or None in (program, director, escalation, voice, sms, reminders):
         return None
     return Config(program=program, clinical_director=director, peers=peers,
                   rotations=rotations, overrides=overrides, escalation=escalation,
-                  source=r.filename, voice=voice, sms=sms)
+                  source=r.filename, voice=voice, sms=sms, coordinators=coordinators,
+                  reminders=reminders)
