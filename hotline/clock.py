@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from cryptography.fernet import InvalidToken
 from sqlalchemy import delete, select, update
 
+from hotline.availability import reminders
 from hotline.text import conversations as tx
 from hotline.text.outbox import (MAX_ATTEMPTS, OPTED_OUT, Refused, TemporaryFailure, as_text, backoff,
                      drop_outbox_row, record_sent, send_one, stage)
@@ -31,6 +32,7 @@ LEASE = timedelta(minutes=2)  # an outbox row being sent is hidden this long fro
 def run_due(app, now: datetime) -> None:
     with app.app_context():
         escalate(app, now)
+        rota(app, now)  # OFFs ending, shift reminders: queued below crisis texts
         retry_outbox(app, now)
         close_idle(app, now)
         heartbeat(app, now)  # after a completed poll: /health's "clock" age
@@ -140,6 +142,13 @@ def retry_outbox(app, now: datetime) -> None:
                 tx.report_opt_outs(app, [text], now)
             continue
         record_sent(app, sid, text, now)  # drops its row in the same transaction
+
+
+def rota(app, now: datetime) -> None:
+    try:
+        reminders.run(app, now)
+    except Exception:  # noqa: BLE001 - a reminder must never stop escalations or sends
+        log.exception("shift reminders failed; trying again at the next poll")
 
 
 def close_idle(app, now: datetime) -> None:

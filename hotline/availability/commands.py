@@ -69,7 +69,7 @@ def step_out(db, loaded, person: Person, cmd: words.Away, now: datetime, out: li
     before = state.away(db, now)
     before.pop(person.id, None)  # a new OFF replaces their old one
     after = {**before, person.id: cmd.until}
-    state.step_out(db, person.id, cmd.kind, cmd.until, now)
+    state.step_out(db, person.id, cmd.kind, cmd.until and cmd.until.astimezone(tz), now)
     said = words.describe(cmd.kind, cmd.until, tz, now)
     text = f"You are {said}. New contacts skip you."
     mine = _mine(db, person)

@@ -131,7 +131,10 @@ def describe(kind: str, until: datetime | None, tz: ZoneInfo, now: datetime) -> 
 
 
 def when(at: datetime, tz: ZoneInfo, now: datetime) -> str:
-    local = at.astimezone(tz)
-    if local.date() == now.astimezone(tz).date():
+    """As short as is unmistakable: "18:00" today, "Tue 18:00" this week, else the date."""
+    local, today = at.astimezone(tz), now.astimezone(tz).date()
+    if local.date() == today:
         return local.strftime("%H:%M")
-    return local.strftime("%a %H:%M")
+    if timedelta(0) < local.date() - today < timedelta(days=6):
+        return local.strftime("%a %H:%M")
+    return f"{local:%a} {local.day} {local:%b %H:%M}"

@@ -145,8 +145,9 @@ class Reminders:
     before: timedelta | None = timedelta(hours=12)  # None: no early reminder
     at_start: bool = True
     handoff: bool = True  # counts of open conversations in the start reminder; never who
-    # The coordinators' weekly text of holes ahead: local weekday (0 = Monday) and time.
-    gap_summary: tuple[int, time] | None = (0, time(9, 0))
+    # The coordinators' weekly text of holes ahead: local weekday (0 = Monday) and time;
+    # None (the default) sends none.
+    gap_summary: tuple[int, time] | None = None
     weeks: int = 8  # how far ahead that summary looks
 
 
