@@ -7,10 +7,10 @@ before its text is queued, in the same transaction; an insert that collides mean
 another clock, or this one before a restart, already sent it. Texts go to the
 outbox at BACKGROUND priority, so crisis traffic always goes first.
 
-Shifts are computed by the schedule in the program's zone, so a reminder 12 h
-before a Monday 08:00 handoff is at Sunday 20:00 wall-clock time whether or not
-the clocks changed in between (the 12 h are real hours: on a DST night the
-reminder's wall time moves by the hour the clocks moved).
+Shifts are computed by the schedule in the program's zone, and "12 h before" is
+counted on the wall clock as shifts are: a Monday 08:00 handoff is reminded at
+Sunday 20:00 every week, the night the clocks change included (that night it is
+eleven or thirteen real hours ahead).
 """
 from __future__ import annotations
 
