@@ -131,16 +131,42 @@ def oncall_report(config: Config, at: datetime) -> dict:
     }
 
 
+def stepped_out(at: datetime) -> tuple[dict[str, datetime | None], str | None]:
+    """Peers away by text (OFF, BUSY) at `at`, read from $DATABASE_URL when it is set; the
+    rest of these commands need only the file, and so does this one without a database."""
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        return {}, None
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from hotline.availability import state
+    from hotline.store import make_engine, make_sessions
+
+    engine = make_engine(url)
+    try:
+        with make_sessions(engine)() as db:
+            return state.away(db, at), None
+    except SQLAlchemyError as exc:
+        return {}, f"could not read who has stepped out ({type(exc).__name__})"
+    finally:
+        engine.dispose()
+
+
 @click.command()
 @config_option
 @click.option("--at", "at_text", metavar="TIME", help='local time, e.g. "2026-12-25 09:00" '
                                                       "(default: now)")
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
 def oncall(config_path, at_text, as_json):
-    """Who each escalation step would reach at a time."""
+    """Who each escalation step would reach at a time (and, with $DATABASE_URL, who has
+    stepped out by text)."""
     config = _load(config_path)
     at = _local(config, at_text)
     report = oncall_report(config, at)
+    away, problem = stepped_out(at)
+    tz = config.program.timezone
+    report["stepped_out"] = {pid: until.astimezone(tz).isoformat() if until else None
+                             for pid, until in sorted(away.items())}
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return
@@ -153,11 +179,18 @@ def oncall(config_path, at_text, as_json):
         for r in step["reach"]:
             via = "" if r["via"] in ("peer", CLINICAL_DIRECTOR) else f"  [{r['via']}]"
             flag = "  OVERRIDE" if r["override"] else ""
+            if r["id"] in away:
+                until = away[r["id"]]
+                flag += "  STEPPED OUT until " + (
+                    until.astimezone(config.program.timezone).strftime(_WHEN) if until else "ON")
+                flag += " (skipped)"
             click.echo(f"  {r['name']} ({r['id']})  {r['phone']}{via}{flag}")
         for ident in step["already_tried"]:
             click.echo(f"  ({ident} already rung at an earlier step)")
         if not step["reach"]:
             click.echo("  nobody on call: this step is skipped")
+    if problem:
+        click.echo(f"\n({problem}; shown as the rotation file has it)")
     fb = report["fallback"]
     click.echo(f"\nThen{' repeat ' + str(report['repeat']) + 'x, then' if report['repeat'] else ''}"
                f" fallback: {'forward to ' + fb['forward'] if fb['forward'] else 'message'}")

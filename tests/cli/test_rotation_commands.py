@@ -168,3 +168,26 @@ def test_the_config_comes_from_the_option_then_the_environment_then_config_dir(t
     assert run("check", "--config", EXAMPLE).output.startswith("OK  config/rotation.yaml")
     monkeypatch.delenv("HOTLINE_CONFIG")
     assert "Example PD" in run("oncall").output
+
+
+def test_oncall_marks_a_peer_who_stepped_out_by_text(tmp_path, monkeypatch):
+    from datetime import datetime
+
+    from hotline.availability import state
+    from hotline.store import create_schema, make_engine, make_sessions
+    from tests.conftest import CHICAGO
+
+    url = f"sqlite:///{tmp_path / 'hotline.sqlite'}"
+    engine = make_engine(url)
+    create_schema(engine)
+    with make_sessions(engine)() as db, db.begin():
+        now = datetime(2026, 12, 25, 8, 0, tzinfo=CHICAGO)
+        state.step_out(db, "tnguyen", "off", datetime(2026, 12, 25, 18, 0, tzinfo=CHICAGO), now)
+    engine.dispose()
+    monkeypatch.setenv("DATABASE_URL", url)
+    result = run("oncall", "--config", EXAMPLE, "--at", "2026-12-25 09:00")
+    assert ("  Tom Nguyen (tnguyen)  +12625550102  [primary]  OVERRIDE  STEPPED OUT until "
+            "Fri 2026-12-25 18:00 (skipped)") in result.output
+    report = json.loads(run("oncall", "--config", EXAMPLE, "--at", "2026-12-25 09:00",
+                            "--json").output)
+    assert report["stepped_out"] == {"tnguyen": "2026-12-25T18:00:00-06:00"}
