@@ -202,6 +202,16 @@ def test_now_shows_who_is_on_call_at_each_step(signed_in):
     assert "Bob" not in html and "Dave" not in html
 
 
+def test_now_marks_a_peer_who_stepped_out_by_text(signed_in, dashboard_app, clock):
+    from hotline.availability import state
+
+    with dashboard_app.extensions["hotline.sessions"]() as db, db.begin():
+        state.step_out(db, "alice", "off", clock.now + timedelta(hours=2), clock.now)
+    html = text_of(page(signed_in, "/dashboard/now"))
+    assert re.search(r"Step 1 primary .*Alice primary stepped out until Tue 01:00", html)
+    assert "Carol backup stepped out" not in html
+
+
 def test_a_live_call_is_an_anonymous_card(signed_in, dashboard_app, twilio, clock):
     sid = incoming_call(twilio)
     clock.advance(125)
