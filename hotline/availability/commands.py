@@ -75,7 +75,8 @@ def step_out(db, loaded, person: Person, cmd: words.Away, now: datetime, out: li
     mine = _mine(db, person)
     if mine:
         codes = ", ".join(f"#{c.code}" for c in mine)
-        text += f" Your open {codes} stay{'s' if len(mine) == 1 else ''} yours (PASS hands one on)."
+        verb = "stays" if len(mine) == 1 else "stay"
+        text += f" Your open {codes} {verb} yours (PASS hands one on)."
     if cmd.until is None or cmd.kind == "off":
         text += " Text ON when you are back."
     hole = _new_hole(loaded, now, cmd.until, before, after)
@@ -87,7 +88,7 @@ def step_out(db, loaded, person: Person, cmd: words.Away, now: datetime, out: li
         for c in coordinators(config):
             out.append(Text(c.phone, alert))
     replies.append(text)
-    _move_on_waiting(db, loaded, person, now, after)
+    _move_on_waiting(db, person, now)
 
 
 def _new_hole(loaded, now, until, before, after):
@@ -102,7 +103,7 @@ def _new_hole(loaded, now, until, before, after):
     return None
 
 
-def _move_on_waiting(db, loaded, person: Person, now: datetime, away: dict) -> None:
+def _move_on_waiting(db, person: Person, now: datetime) -> None:
     """A text waiting on this peer's YES, with everyone told at its step now away, moves to
     the next step at the clock's next poll rather than wait out the step's time."""
     gone = state.away_ids(db, now) | {person.id}
@@ -146,7 +147,7 @@ def _offer_waiting(db, loaded, person: Person, now: datetime, out: list[Text]) -
 
 
 def status(db, loaded, person: Person, now: datetime) -> str:
-    config, tz = loaded.config, loaded.config.program.timezone
+    tz = loaded.config.program.timezone
     row = state.current(db, person.id, now)
     parts = ["You are " + (words.describe(row.kind, row.until, tz, now) if row else "ON") + "."]
     ahead = shifts(loaded.schedule, now, now + timedelta(weeks=8), person.id)

@@ -14,7 +14,6 @@ eleven or thirteen real hours ahead).
 """
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -29,8 +28,6 @@ from hotline.schedule import localize
 from hotline.store import Conversation, ReminderSent
 from hotline.text import conversations as tx
 from hotline.text.outbox import Text, queue_background, stage
-
-log = logging.getLogger(__name__)
 
 # A clock that was down longer than this does not send "your shift starts" late.
 GRACE = timedelta(hours=1)

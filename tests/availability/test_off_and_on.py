@@ -84,10 +84,12 @@ def test_stepping_out_that_empties_a_step_tells_her_and_the_director_at_once(pho
 
 def test_the_coordinators_in_the_file_get_that_alert_instead_of_the_director(
         phones, app, rotation_file):
-    rotation_file.write_text(ROTATION + 'coordinators:\n  - {name: Sam Lee, phone: "262-555-0110"}\n')
+    rotation_file.write_text(
+        ROTATION + 'coordinators:\n  - {name: Sam Lee, phone: "262-555-0110"}\n')
     app.extensions["hotline.rotation"].refresh(force=True)
     phones.text(ALICE, "OFF")
-    assert phones.last(COORDINATOR).startswith("Peer line: Alice is OFF until ON, so step 1 has nobody")
+    assert phones.last(COORDINATOR).startswith(
+        "Peer line: Alice is OFF until ON, so step 1 has nobody")
     assert phones.inbox(DIRECTOR) == []
 
 

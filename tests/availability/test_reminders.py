@@ -71,7 +71,8 @@ def test_reminders_are_sent_once_across_a_restart_and_a_second_clock(phones):
 
 
 def test_remind_off_stops_them_and_remind_on_starts_them_again(phones):
-    assert phones.text(BOB, "REMIND OFF") == ["Shift reminders are off. REMIND ON starts them again."]
+    assert phones.text(BOB, "REMIND OFF") == [
+        "Shift reminders are off. REMIND ON starts them again."]
     until(phones, 2026, 11, 29, 20, 0)
     until(phones, 2026, 11, 30, 8, 0)
     assert reminders(phones, BOB) == []

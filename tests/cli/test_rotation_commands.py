@@ -75,7 +75,8 @@ def test_schedule_shows_a_windowed_rotations_off_hours_calmly_not_as_a_hole(tmp_
 # The example as a new coordinator first found it: a backup list one longer than primary's,
 # so in the week of 28 December David Okafor is primary and backup at once.
 SAME_PEER_TWICE = open(EXAMPLE).read().replace(
-    "peers: [dokafor, mgarcia, jsmith, tnguyen]}", "peers: [jsmith, dokafor, mgarcia, tnguyen, lrossi]}")
+    "peers: [dokafor, mgarcia, jsmith, tnguyen]}",
+    "peers: [jsmith, dokafor, mgarcia, tnguyen, lrossi]}")
 
 
 def test_check_warns_weeks_ahead_when_one_peer_is_primary_and_backup(tmp_path):

@@ -56,7 +56,8 @@ def test_the_same_peer_on_two_steps_makes_the_later_step_a_repeat_hole():
 
 
 def test_a_rotation_not_started_yet_is_a_hole():
-    late = FILE.replace('backup:  {start: "2026-06-01 08:00"', 'backup:  {start: "2026-06-10 08:00"')
+    late = FILE.replace('backup:  {start: "2026-06-01 08:00"',
+                        'backup:  {start: "2026-06-10 08:00"')
     found = [g for g in gaps(late) if not g.designed]
     assert [(g.step, g.kind, g.detail) for g in found] == [(3, HOLE, "nobody on call in backup")]
 
