@@ -116,7 +116,10 @@ def _move_on_waiting(db, person: Person, now: datetime) -> None:
 
 def back_on(db, loaded, person: Person, now: datetime, out: list[Text], replies: list[str],
             said_on: bool) -> None:
-    """ON, or the clock at the end of an OFF: back, and told what is waiting."""
+    """ON, or the clock at the end of an OFF: back, and told what is waiting. Coordinators
+    who heard a step was empty hear it has someone again."""
+    others = state.away(db, now)
+    others.pop(person.id, None)
     was = state.step_in(db, person.id, now) if said_on else True
     if said_on:
         replies.append("You are ON: new contacts can reach you again." if was else
@@ -126,6 +129,19 @@ def back_on(db, loaded, person: Person, now: datetime, out: list[Text], replies:
                         "Text OFF if you still need to step out."))
     if was:
         _offer_waiting(db, loaded, person, now, out)
+        _all_clear(loaded, person, now, others, out)
+
+
+def _all_clear(loaded, person: Person, now: datetime, others: dict, out: list[Text]) -> None:
+    empty_while_away = empty_steps(loaded.schedule, now, {**others, person.id: None})
+    empty_now = empty_steps(loaded.schedule, now, others)
+    filled = [n for n, g in sorted(empty_while_away.items())
+              if not g.designed and n not in empty_now]
+    if filled:
+        steps = " and ".join(f"step {n}" for n in filled)
+        for c in coordinators(loaded.config):
+            out.append(Text(c.phone, f"Peer line: {person.name} is back ON; {steps} has "
+                            "someone again."))
 
 
 def _offer_waiting(db, loaded, person: Person, now: datetime, out: list[Text]) -> None:

@@ -108,8 +108,8 @@ def _reminder(db, loaded, kind: str, s, now: datetime) -> str:
     until = when(whole[0].end, tz, now) if whole else "further notice"
     if kind == "before":
         return (f"Peer line reminder: you are on call for {s.rotation} from "
-                f"{when(s.start, tz, now)} until {until}. Can't make it? Text OFF with how long "
-                "when it starts, and tell a coordinator. REMIND OFF stops these.")
+                f"{when(s.start, tz, now)} until {until}. Can't make it? Tell a coordinator "
+                "now, and text OFF when it starts. REMIND OFF stops these.")
     text = f"Peer line: you are on call for {s.rotation} until {until}"
     if config.reminders.handoff:
         total = db.scalar(select(func.count()).select_from(Conversation)) or 0

@@ -82,6 +82,12 @@ def test_stepping_out_that_empties_a_step_tells_her_and_the_director_at_once(pho
                      "Contacts go on to the next step.")
 
 
+def test_when_she_is_back_the_director_hears_the_step_has_someone_again(phones):
+    phones.text(ALICE, "OFF")
+    phones.text(ALICE, "ON")
+    assert phones.last(DIRECTOR) == "Peer line: Alice is back ON; step 1 has someone again."
+
+
 def test_the_coordinators_in_the_file_get_that_alert_instead_of_the_director(
         phones, app, rotation_file):
     rotation_file.write_text(
@@ -98,7 +104,8 @@ def test_stepping_out_when_someone_else_covers_the_step_alerts_nobody(phones, ap
     app.extensions["hotline.rotation"].refresh(force=True)
     [reply] = phones.text(ALICE, "OFF 2h")
     assert "nobody" not in reply
-    assert phones.inbox(DIRECTOR) == []
+    phones.text(ALICE, "ON")
+    assert phones.inbox(DIRECTOR) == []  # no alarm, so no all-clear either
 
 
 def test_a_peer_off_mid_escalation_passes_the_waiting_text_on_at_once(phones):

@@ -34,7 +34,7 @@ def test_twelve_hours_before_her_shift_a_peer_is_reminded_once(phones):
     until(phones, 2026, 11, 29, 20, 0)
     assert reminders(phones, BOB) == [
         "Peer line reminder: you are on call for primary from Mon 08:00 until Mon 7 Dec 08:00. "
-        "Can't make it? Text OFF with how long when it starts, and tell a coordinator. "
+        "Can't make it? Tell a coordinator now, and text OFF when it starts. "
         "REMIND OFF stops these."]
     assert reminders(phones, DAVE)[0].startswith(
         "Peer line reminder: you are on call for backup from Mon 08:00")
