@@ -18,6 +18,7 @@ from hotline.rotation import availability as words
 from hotline.rotation.gaps import coverage_gaps, empty_steps
 from hotline.rotation.model import CLINICAL_DIRECTOR, Config, Person
 from hotline.rotation.shifts import shifts
+from hotline.routing import step_number
 from hotline.store import Conversation
 from hotline.text import conversations as tx
 from hotline.text.outbox import Text
@@ -147,13 +148,15 @@ def _all_clear(loaded, person: Person, now: datetime, others: dict, out: list[Te
 def _offer_waiting(db, loaded, person: Person, now: datetime, out: list[Text]) -> None:
     """A text still waiting for a peer reaches one who is on call now and was skipped
     while away: told like a late step, so their YES takes it."""
-    on_call = {r.person.id for plan in loaded.schedule.plan(now) for r in plan.reach}
-    if person.id not in on_call:
+    steps = [plan.number for plan in loaded.schedule.plan(now)
+             if any(r.person.id == person.id for r in plan.reach)]
+    if not steps:
         return
     for conv in db.scalars(select(Conversation).where(Conversation.owner.is_(None))
                            .order_by(Conversation.id)):
-        if person.id in tx.notified(conv):
-            continue
+        reached = conv.gave_up or step_number(loaded.config, conv.attempt) >= min(steps)
+        if person.id in tx.notified(conv) or not reached:
+            continue  # told already, or its escalation has not come to her step yet
         conv.alerted = conv.alerted + [person.id]
         minutes = max(1, int((now - conv.started_at).total_seconds() // 60))
         notice = (f"Peer line #{conv.code}: an officer has waited {minutes} min for a peer. "

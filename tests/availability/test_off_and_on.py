@@ -130,6 +130,16 @@ def test_an_off_expiring_while_a_text_waits_offers_it_to_her(phones):
     assert "peer is here now" in phones.last(OFFICER)
 
 
+def test_a_backup_back_on_is_not_offered_a_text_still_waiting_for_the_primary(phones):
+    phones.text(CAROL, "OFF")
+    phones.text(OFFICER, "hello?")
+    assert phones.last(ALICE).startswith("Peer line #1")
+    phones.text(CAROL, "ON")
+    assert not any("#1" in t for t in phones.inbox(CAROL))  # Alice has her five minutes
+    phones.tick(300)
+    assert phones.last(CAROL).startswith("Peer line #1: an officer has waited 5 min")
+
+
 def test_status_says_what_the_line_thinks(phones):
     phones.text(OFFICER, "rough night")
     phones.text(ALICE, "yes")
