@@ -16,6 +16,7 @@ from sqlalchemy import delete, select, update
 
 from hotline.callout import clock as callout_clock
 from hotline.paging import pages
+from hotline.availability import reminders
 from hotline.text import conversations as tx
 from hotline.text.outbox import (MAX_ATTEMPTS, OPTED_OUT, Refused, TemporaryFailure, as_text, backoff,
                      drop_outbox_row, record_sent, send_one, stage)
@@ -34,6 +35,7 @@ def run_due(app, now: datetime) -> None:
     with app.app_context():
         escalate(app, now)
         repage(app, now)
+        rota(app, now)  # OFFs ending, shift reminders: queued below crisis texts
         retry_outbox(app, now)
         callout_clock.run(app, now)  # after the retries: a callout never holds up a rescue
         close_idle(app, now)
@@ -152,6 +154,13 @@ def retry_outbox(app, now: datetime) -> None:
                 tx.report_opt_outs(app, [text], now)
             continue
         record_sent(app, sid, text, now)  # drops its row in the same transaction
+
+
+def rota(app, now: datetime) -> None:
+    try:
+        reminders.run(app, now)
+    except Exception:  # noqa: BLE001 - a reminder must never stop escalations or sends
+        log.exception("shift reminders failed; trying again at the next poll")
 
 
 def close_idle(app, now: datetime) -> None:

@@ -225,6 +225,21 @@ class Schedule:
             plans.append(StepPlan(number, step, fresh, again))
         return plans
 
+    def off_by_design(self, rotation: str, at: datetime) -> bool:
+        """Nobody on call because the rotation's `active` hours leave this time out (as
+        opposed to before its start): a window the coordinators chose, not a hole."""
+        clock, ts = self._clocks[rotation], _timestamp(at)
+        wall = _wall(ts, self.tz)
+        return (clock.rotation.active is not None and ts >= clock.start_ts
+                and not clock.active(ts, wall) and clock.resolve(ts)[0] is None)
+
+    def change_points(self, rotations, start: datetime, end: datetime) -> list[datetime]:
+        """Every instant in [start, end) where who is on call in `rotations` may change."""
+        start_ts, end_ts = _timestamp(start), _timestamp(end)
+        points = {start_ts}.union(*(self._clocks[n].change_points(start_ts, end_ts)
+                                    for n in rotations))
+        return [self._dt(p) for p in sorted(points)]
+
     def segments(self, rotation: str, start: datetime, end: datetime) -> list[Segment]:
         clock = self._clocks[rotation]
         start_ts, end_ts = _timestamp(start), _timestamp(end)

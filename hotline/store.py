@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import (JSON, Boolean, DateTime, Integer, MetaData, String, create_engine,
-                        event)
+from sqlalchemy import (Boolean, DateTime, Integer, JSON, LargeBinary, MetaData, String,
+                        UniqueConstraint, create_engine, event)
 from sqlalchemy import false as sa_false
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
@@ -130,7 +130,6 @@ def create_schema(engine: Engine) -> None:
 
 # -- the text line ------------------------------------------------------------
 # Imported here rather than at the top so the voice models above stay untouched.
-from sqlalchemy import LargeBinary  # noqa: E402
 
 
 class Conversation(Base):
@@ -335,3 +334,40 @@ class Page(Base):
     acknowledged_by: Mapped[str | None] = mapped_column(String(64))
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     gave_up: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+# -- peers' own availability and shift reminders -------------------------------------
+
+
+class PeerAway(Base):
+    """A peer who stepped out by text (OFF, BUSY): skipped for new contacts until
+    `until` (NULL: until they text ON). About a volunteer, never about a caller."""
+
+    __tablename__ = "peer_away"
+    peer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))  # off | busy
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
+    until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ReminderOptOut(Base):
+    """A peer who texted REMIND OFF: no shift reminders until REMIND ON."""
+
+    __tablename__ = "reminder_opt_outs"
+    peer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ReminderSent(Base):
+    """A reminder the clock has sent, one row per peer, rotation, shift start and kind
+    (before | start | gaps for the coordinators' weekly summary): the unique key is
+    the claim, so two clocks or a restart never send one twice."""
+
+    __tablename__ = "reminders_sent"
+    __table_args__ = (UniqueConstraint("peer_id", "rotation", "shift_start", "kind"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    peer_id: Mapped[str] = mapped_column(String(64))
+    rotation: Mapped[str] = mapped_column(String(64))
+    shift_start: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)

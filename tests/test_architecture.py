@@ -12,7 +12,8 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "hotline"
 PURE = ["hotline.schedule", "hotline.routing", "hotline.rotation.model",
         "hotline.rotation.durations", "hotline.rotation.reader", "hotline.callout.tally",
-        "hotline.paging.plan"]
+        "hotline.paging.plan", "hotline.rotation.gaps", "hotline.rotation.shifts",
+        "hotline.rotation.availability"]
 SHELL_LIBRARIES = ("flask", "werkzeug", "sqlalchemy", "twilio", "requests", "apscheduler",
                    "psycopg")
 CLOCK_READS = {("datetime", "now"), ("datetime", "utcnow"), ("datetime", "today"),
@@ -105,8 +106,8 @@ def test_no_two_modules_import_each_other_even_round_a_circle():
     assert circles == []
 
 
-@pytest.mark.parametrize("room", ["rotation", "voice", "text", "records", "ops", "cli", "paging",
-                                  "dashboard", "simulator", "callout"])
+@pytest.mark.parametrize("room", ["rotation", "voice", "text", "availability", "records", "ops",
+                                  "cli", "paging", "dashboard", "simulator", "callout"])
 def test_every_room_has_its_tests_beside_the_others(room):
     tests = Path(__file__).resolve().parent / room
     assert any(tests.glob("test_*.py")), f"tests/{room}/ should mirror hotline/{room}/"

@@ -14,6 +14,7 @@ import click
 
 from hotline.rotation.model import CLINICAL_DIRECTOR, COORDINATOR_MODEL, Config
 from hotline.rotation.durations import format_duration
+from hotline.rotation.gaps import coverage_gaps
 from hotline.rotation.reader import ConfigError, load
 from hotline.schedule import Schedule, localize
 
@@ -51,15 +52,40 @@ config_option = click.option("--config", "config_path", metavar="FILE",
                                   "else config/rotation.yaml)")
 
 
+weeks_option = click.option("--weeks", default=8, show_default=True, type=click.IntRange(min=1),
+                            help="how many weeks ahead to look for steps with nobody")
+
+
+def coverage_lines(config: Config, start: datetime, weeks: int) -> list[str]:
+    """The coverage report of `check` and `schedule`: holes loud, designed off-hours calm."""
+    end = localize(start.replace(tzinfo=None) + timedelta(weeks=weeks), config.program.timezone)
+    gaps = coverage_gaps(Schedule(config), start, end)
+    holes = [g for g in gaps if not g.designed]
+    lines = [f"Coverage, {weeks} week(s) from {start.strftime(_WHEN)}:"]
+    for g in gaps:
+        mark = "!!! HOLE    " if not g.designed else "    designed"
+        lines.append(f"{mark} step {g.step}  {g.start.strftime(_WHEN)} -> "
+                     f"{g.end.strftime(_WHEN)}  {g.detail}")
+    if holes:
+        lines.append(f"WARNING: {len(holes)} hole(s): a step has nobody new to ring, so "
+                     "contacts skip it. Fix the rotation or add an override.")
+    else:
+        lines.append("No holes: every step reaches someone new whenever it is meant to"
+                     + (" (designed off-hours above)." if gaps else "."))
+    return lines
+
+
 @click.command()
 @click.argument("config_file", required=False)
 @config_option
-def check(config_file, config_path):
-    """Validate the rotation file and summarise it."""
+@weeks_option
+@click.option("--from", "start_text", metavar="DATE", help="look ahead from (default: now)")
+def check(config_file, config_path, weeks, start_text):
+    """Validate the rotation file, summarise it, and warn of steps left empty ahead."""
     config_file = config_file or config_path
     config = _load(config_file)
     s = Schedule(config)
-    now = datetime.now(config.program.timezone)
+    now = _local(config, start_text)
     p = config.program
     click.echo(f"OK  {_config_path(config_file)}")
     click.echo(f"Program:    {p.name}, {p.number}, {p.timezone.key}")
@@ -94,10 +120,8 @@ def check(config_file, config_path):
     office = "office " + ("set" if services.office else "not set")
     click.echo(f"Services:   {len(services.resources)} resource line(s), {office}, ask by name "
                f"{'allowed' if services.ask_by_name else 'off'}")
-    gaps = s.gaps(now, now + timedelta(days=14))
-    if gaps:
-        click.echo(f"WARNING: {len(gaps)} gap(s) with nobody at step 1 in the next 14 days; "
-                   "see `hotline schedule`")
+    for line in coverage_lines(config, now, weeks):
+        click.echo(line)
 
 
 def clinical_summary(config: Config, s: Schedule, now: datetime) -> list[str]:
@@ -142,6 +166,27 @@ def oncall_report(config: Config, at: datetime) -> dict:
     }
 
 
+def stepped_out(at: datetime) -> tuple[dict[str, datetime | None], str | None]:
+    """Peers away by text (OFF, BUSY) at `at`, read from $DATABASE_URL when it is set; the
+    rest of these commands need only the file, and so does this one without a database."""
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        return {}, None
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from hotline.availability import state
+    from hotline.store import make_engine, make_sessions
+
+    engine = make_engine(url)
+    try:
+        with make_sessions(engine)() as db:
+            return state.away(db, at), None
+    except SQLAlchemyError as exc:
+        return {}, f"could not read who has stepped out ({type(exc).__name__})"
+    finally:
+        engine.dispose()
+
+
 @click.command()
 @config_option
 @click.option("--at", "at_text", metavar="TIME", help='local time, e.g. "2026-12-25 09:00" '
@@ -150,10 +195,15 @@ def oncall_report(config: Config, at: datetime) -> dict:
 
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
 def oncall(config_path, at_text, as_json):
-    """Who each escalation step would reach at a time."""
+    """Who each escalation step would reach at a time (and, with $DATABASE_URL, who has
+    stepped out by text)."""
     config = _load(config_path)
     at = _local(config, at_text)
     report = oncall_report(config, at)
+    away, problem = stepped_out(at)
+    tz = config.program.timezone
+    report["stepped_out"] = {pid: until.astimezone(tz).isoformat() if until else None
+                             for pid, until in sorted(away.items())}
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return
@@ -166,11 +216,18 @@ def oncall(config_path, at_text, as_json):
         for r in step["reach"]:
             via = "" if r["via"] in ("peer", CLINICAL_DIRECTOR) else f"  [{r['via']}]"
             flag = "  OVERRIDE" if r["override"] else ""
+            if r["id"] in away:
+                until = away[r["id"]]
+                flag += "  STEPPED OUT until " + (
+                    until.astimezone(config.program.timezone).strftime(_WHEN) if until else "ON")
+                flag += " (skipped)"
             click.echo(f"  {r['name']} ({r['id']})  {r['phone']}{via}{flag}")
         for ident in step["already_tried"]:
             click.echo(f"  ({ident} already rung at an earlier step)")
         if not step["reach"]:
             click.echo("  nobody on call: this step is skipped")
+    if problem:
+        click.echo(f"\n({problem}; shown as the rotation file has it)")
     fb = report["fallback"]
     click.echo(f"\nThen{' repeat ' + str(report['repeat']) + 'x, then' if report['repeat'] else ''}"
                f" fallback: {'forward to ' + fb['forward'] if fb['forward'] else 'message'}")
@@ -192,8 +249,9 @@ def _period(config: Config, start_text: str | None, days: int) -> tuple[datetime
 
 
 @click.option("--from", "start_text", metavar="DATE", help="first day (default: today)")
-def schedule(config_path, days, start_text):
-    """Shifts per rotation, overrides applied, gaps called out."""
+@weeks_option
+def schedule(config_path, days, start_text, weeks):
+    """Shifts per rotation, overrides applied; steps left empty in the coming weeks."""
     config = _load(config_path)
     s = Schedule(config)
     start, end = _period(config, start_text, days)
@@ -202,21 +260,16 @@ def schedule(config_path, days, start_text):
     for name in config.rotations:
         click.echo(f"\n{name}")
         for seg in s.segments(name, start, end):
-            who = config.peers[seg.peer].name + f" ({seg.peer})" if seg.peer else "-- nobody --"
+            who = config.peers[seg.peer].name + f" ({seg.peer})" if seg.peer else (
+                "   off by design" if s.off_by_design(name, seg.start) else "-- nobody --")
             note = ""
             if seg.override:
                 o = seg.override
                 note = f"  OVERRIDE line {o.line}" + (f", replaces {o.replaces}" if o.replaces else "")
             click.echo(f"  {seg.start.strftime(_WHEN)} -> {seg.end.strftime(_WHEN)}  {who}{note}")
-    gaps = s.gaps(start, end)
-    first = " + ".join(config.escalation.steps[0].notify)
-    if gaps:
-        click.echo(f"\n!!! GAPS: nobody is on call at step 1 ({first}) during:")
-        for g in gaps:
-            click.echo(f"!!!   {g.start.strftime(_WHEN)} -> {g.end.strftime(_WHEN)}  "
-                       "(contacts go straight to step 2)")
-    else:
-        click.echo(f"\nNo gaps: step 1 ({first}) reaches someone at every moment of this period.")
+    click.echo("")
+    for line in coverage_lines(config, start, weeks):
+        click.echo(line)
 
 
 @click.command()

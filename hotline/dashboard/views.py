@@ -34,9 +34,12 @@ from flask import (Blueprint, Response, abort, current_app, g, redirect, render_
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
+from hotline.availability import state as availability
 from hotline.records import stats
+from hotline.rotation.availability import when
 from hotline.rotation.model import CLINICAL_DIRECTOR, Config
 from hotline.rotation.source import Loaded, NoRotation
+from hotline.rotation.gaps import coverage_gaps
 from hotline.schedule import localize
 from hotline.store import StatEvent
 from hotline.dashboard.accounts import LoginThrottle, User, parse_users, verify
@@ -49,6 +52,7 @@ bp = Blueprint("dashboard", __name__, url_prefix="/dashboard",
                template_folder="templates", static_folder="static")
 
 SCHEDULE_DAYS = 14
+COVERAGE_WEEKS = 8  # how far ahead holes are looked for, as `hotline check` does
 MAX_STATS_DAYS = 3700  # ten years: enough for any report, not enough to hurt the server
 _WHEN = "%a %d %b %H:%M"
 _chart_lock = threading.Lock()  # matplotlib's pyplot is not thread-safe
@@ -286,6 +290,23 @@ def _duration(td: timedelta) -> str:
     return f"{seconds // 60} min"
 
 
+def _away(at: datetime) -> dict:
+    """Peers stepped out by text (OFF, BUSY), or nothing when the database is down: the
+    rotation pages still show the file's own coverage then."""
+    try:
+        with current_app.extensions["hotline.sessions"]() as db:
+            return availability.away(db, at)
+    except SQLAlchemyError:
+        log.exception("dashboard could not read who has stepped out")
+        return {}
+
+
+def _stepped_out(away: dict, pid: str, tz, at: datetime) -> str:
+    if pid not in away:
+        return ""
+    return "stepped out until " + ("ON" if away[pid] is None else when(away[pid], tz, at))
+
+
 @bp.get("/")
 def index():
     return redirect(url_for(".now"))
@@ -297,6 +318,7 @@ def now():
     at = _now()
     tz = loaded.config.program.timezone if loaded else timezone.utc
     steps = []
+    away = _away(at)
     if loaded:
         config = loaded.config
         for plan in loaded.schedule.plan(at):
@@ -305,7 +327,8 @@ def now():
                 "notify": " + ".join(_notify_label(config, n) for n in plan.step.notify),
                 "ring": _duration(plan.step.ring), "wait": _duration(plan.step.wait),
                 "reach": [{"name": r.person.name, "override": r.override,
-                           "via": "" if r.via in ("peer", CLINICAL_DIRECTOR) else r.via}
+                           "via": "" if r.via in ("peer", CLINICAL_DIRECTOR) else r.via,
+                           "away": _stepped_out(away, r.person.id, tz, at)}
                           for r in plan.reach],
                 "already": [p.name for p in plan.already_tried]})
     # Whom an urgent page reaches now, in order: coordinators check it like the steps.
@@ -336,7 +359,7 @@ def schedule():
     status = source.status
     last = source.last_loaded
     tz = last.config.program.timezone if last else timezone.utc
-    rotations, gaps, start, end, first_step = [], [], None, None, ""
+    rotations, gaps, start, end = [], [], None, None
     if loaded:
         config, sched = loaded.config, loaded.schedule
         today = _now().astimezone(tz).date()
@@ -350,6 +373,7 @@ def schedule():
                     "start": _local(seg.start, tz), "end": _local(seg.end, tz),
                     "length": _span(seg.end - seg.start),
                     "who": config.peers[seg.peer].name if seg.peer else None,
+                    "designed": seg.peer is None and sched.off_by_design(name, seg.start),
                     "override": o is not None,
                     "override_line": o.line if o else None,
                     "replaces": (config.peers[o.replaces].name
@@ -362,13 +386,13 @@ def schedule():
             rotations.append({"name": name, "rows": rows, "shift": _span(rot.shift),
                               "peers": [config.peers[p].name for p in rot.peers],
                               "window": window})
-        gaps = [{"start": _local(s.start, tz), "end": _local(s.end, tz),
-                 "length": _span(s.end - s.start)} for s in sched.gaps(start, end)]
-        first_step = " + ".join(_notify_label(config, n)
-                                for n in config.escalation.steps[0].notify)
+        horizon = localize(datetime.combine(today + timedelta(weeks=COVERAGE_WEEKS), time()), tz)
+        gaps = [{"start": _local(g.start, tz), "end": _local(g.end, tz), "step": g.step,
+                 "length": _span(g.end - g.start), "designed": g.designed, "detail": g.detail}
+                for g in coverage_gaps(sched, start, horizon, _away(at=_now()))]
     return render_template(
         "dashboard/schedule.html", problem=problem, rotations=rotations, gaps=gaps,
-        first_step=first_step, days=SCHEDULE_DAYS,
+        holes=[g for g in gaps if not g["designed"]], weeks=COVERAGE_WEEKS,
         start=_local(start, tz, "%a %d %b %Y") if start else "-",
         end=_local(end - timedelta(seconds=1), tz, "%a %d %b %Y") if end else "-",
         tz=getattr(tz, "key", "UTC"), status=status,

@@ -22,14 +22,14 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from hotline.records import audit
 from hotline.twilio_client import client
-from hotline.store import (Call, Conversation, InboundMessage, Notice, Outbox, ProviderRecord,
-                    SendWindow, Voicemail)
+from hotline.store import (Call, Conversation, InboundMessage, Notice, Outbox, PeerAway,
+                           ProviderRecord, ReminderSent, SendWindow, Voicemail)
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,11 @@ def _old_rows(app, now: datetime):
         # whose last try was interrupted.
         ("Twilio records whose deletion tries ran out", ProviderRecord,
          ProviderRecord.attempts >= GIVE_UP_AFTER),
+        # The clock deletes an expired OFF as it tells the peer; this catches the rest.
+        ("peers' OFF/BUSY past its end", PeerAway, PeerAway.until < cutoff),
+        # Kept past the shift's start, so its reminders cannot be sent again.
+        ("shift reminders already sent", ReminderSent,
+         and_(ReminderSent.sent_at < cutoff, ReminderSent.shift_start < now - timedelta(days=2))),
     ]
 
 

@@ -249,6 +249,19 @@ class Clinical:
 
 
 @dataclass(frozen=True)
+class Reminders:
+    """Texts to peers about their own shifts, and to coordinators about holes ahead."""
+
+    before: timedelta | None = timedelta(hours=12)  # None: no early reminder
+    at_start: bool = True
+    handoff: bool = True  # counts of open conversations in the start reminder; never who
+    # The coordinators' weekly text of holes ahead: local weekday (0 = Monday) and time;
+    # None (the default) sends none.
+    gap_summary: tuple[int, time] | None = None
+    weeks: int = 8  # how far ahead that summary looks
+
+
+@dataclass(frozen=True)
 class Config:
     program: Program
     clinical_director: Person
@@ -262,6 +275,10 @@ class Config:
     callout: CalloutSettings = CalloutSettings()
     services: Services = Services()
     clinical: Clinical = Clinical()
+    # Texted when a step is left with nobody, and the weekly gap summary. Not peers: they
+    # are never rung for a contact. Without any, the clinical director gets those texts.
+    coordinators: tuple[Person, ...] = ()
+    reminders: Reminders = Reminders()
 
     def person(self, ident: str) -> Person:
         if ident == CLINICAL_DIRECTOR:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import object_session
 from hotline.callout.busy import yes_busy
 from hotline.callout.service import unreachable
 from hotline.paging import pages
+from hotline.availability import state as availability
 from hotline.rotation.model import CLINICAL_DIRECTOR, Config
 from hotline.routing import Contact, GiveUp, next_ring, step_number
 from hotline.text import texter_menu
@@ -113,7 +114,10 @@ def advance(app, loaded, conv: Conversation, texter: str, now: datetime, out: li
     contact = Contact(started_at=conv.started_at, caller=texter, next_attempt=next_attempt,
                       tried=tuple((a, p) for a, p in conv.tried), deadline=None,
                       preference=option, asked_for=conv.asked_for)
-    busy = busy | yes_busy(object_session(conv), config)  # a callout's YES, if the file says
+    # A peer who stepped out (OFF, BUSY) is skipped exactly like one passed over here, and
+    # so is one who said YES to a callout, if the file says so.
+    busy = (busy | availability.away_ids(object_session(conv), now)
+            | yes_busy(object_session(conv), config))
     decision = next_ring(config, loaded.schedule, contact, busy, now)
     c = conv.code
     if isinstance(decision, GiveUp):

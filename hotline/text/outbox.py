@@ -28,6 +28,7 @@ from hotline.store import CalloutAnswer, Notice, Outbox
 log = logging.getLogger(__name__)
 
 OPTED_OUT = 21610  # the recipient replied STOP; Twilio will refuse until they send START
+BACKGROUND = -1  # outbox priority of shift reminders and summaries: after every crisis text
 MAX_ATTEMPTS = 12
 # Longer than any send batch takes (a slow Twilio sends the rest to the retry queue after
 # one timeout), short enough that a crashed process's texts still go out promptly.
@@ -229,6 +230,16 @@ def enqueue(app, texts: list[Text], now: datetime, throttled: bool = False) -> N
                           next_try_at=due, created_at=now,
                           conversation_id=t.conversation_id, peer_id=t.peer_id,
                           attempt=t.attempt, to_texter=t.to_texter, callout_id=t.callout_id))
+
+
+def queue_background(app, db, texts: list[Text], now: datetime) -> None:
+    """Inside the caller's transaction: texts that are about the rota, not a contact. The
+    clock sends them from the outbox in priority order, so they never take a send slot a
+    crisis text is waiting for (`rate.may_send` lets routine texts pass them too)."""
+    vault = app.extensions["hotline.vault"]
+    for t in texts:
+        db.add(Outbox(to_enc=vault.seal(t.to), body_enc=vault.seal(t.body), priority=BACKGROUND,
+                      attempts=0, next_try_at=now, created_at=now, to_texter=False))
 
 
 def backoff(attempts: int) -> timedelta:

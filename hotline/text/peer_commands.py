@@ -37,6 +37,7 @@ from hotline.callout import service as callouts
 from hotline.callout.tally import Answer, Close, Refusal, parse_answer, parse_command
 from hotline.paging import pages
 from hotline.text import consult
+from hotline.availability import commands as availability
 from hotline.text import conversations as tx
 from hotline.rotation.model import CLINICAL_DIRECTOR, Person
 from hotline.text.keywords import START_WORDS, STOP_WORDS
@@ -108,6 +109,11 @@ def peer_message(db, loaded, person: Person, body: str, now: datetime, out: list
     if loaded.config.is_clinical(person.id) and \
             consult.consultant_message(db, loaded, person, body, now, out, replies):
         return True
+    # OFF, ON, BUSY, STATUS, WHO, REMIND (availability/commands.py), unless this peer is
+    # texting for support themselves: then, like YES or HELP, the words are for their peer.
+    if availability.is_command(loaded, body, now) and not (
+            _owned(db, person) is None and _texting(db, person)):
+        return availability.handle(db, loaded, person, body, now, out, replies)
     cmd = parse(body)
     if cmd is not None:
         return _command(db, loaded, person, cmd, body, now, out, replies)

@@ -20,6 +20,7 @@ from hotline.callout import service as callouts
 from hotline.paging import pages
 from hotline.routing import CLINICIAN_ROUND
 from hotline.text import consult
+from hotline.availability.commands import not_a_peer
 from hotline.text import conversations as tx
 from hotline.text import texter_choices, texter_menu
 from hotline.text.keywords import START_WORDS, STOP_WORDS
@@ -136,6 +137,10 @@ def _dispatch(db, sender: str, body: str, out: list[Text], replies: list[str]) -
     loaded = rotation()
     person = loaded.config.person_by_phone(sender)
     if person is not None and peer_message(db, loaded, person, body, now(), out, replies):
+        return
+    if person is None and (refused := not_a_peer(loaded, body, now())) \
+            and tx.find_open(db, current_app, sender) is None:
+        replies.append(refused)  # OFF from a number not in the rotation: nothing changes
         return
     texter_message(db, loaded, sender, body, out, replies)
 

@@ -20,6 +20,7 @@ from hotline.callout.busy import yes_busy
 from hotline.rotation.model import CLINICAL_DIRECTOR, Config, choice_reason
 from hotline.routing import Contact, GiveUp, next_ring, step_number
 from hotline.voice import choices, voicemail
+from hotline.availability import state as availability
 from hotline.voice.verbs import dial_out, say
 from hotline.records.retention import forget_at_provider
 from hotline.records.stats import length_bucket
@@ -310,10 +311,12 @@ def _gone(config: Config) -> VoiceResponse:
 
 
 def busy_peers(db, exclude: str) -> frozenset[str]:
+    """On another call, or stepped out by text (OFF, BUSY): both are skipped alike."""
     cutoff = now() - STALE
     rows = db.execute(select(Call.accepted_by).where(
         Call.bridged.is_(True), Call.call_sid != exclude, Call.updated_at > cutoff))
-    return frozenset(r[0] for r in rows) | yes_busy(db, rotation().config)
+    return (frozenset(r[0] for r in rows) | yes_busy(db, rotation().config)
+            | availability.away_ids(db, now()))
 
 
 def _route(resp: VoiceResponse, db, loaded, call: Call, first: bool) -> VoiceResponse:

@@ -67,17 +67,69 @@ def test_schedule_lists_shifts_with_overrides_and_says_there_are_no_gaps():
     assert result.exit_code == 0
     assert ("Thu 2026-12-24 18:00 -> Sat 2026-12-26 08:00  Tom Nguyen (tnguyen)  "
             "OVERRIDE line 37, replaces mgarcia") in result.output
-    assert "No gaps" in result.output
+    assert "No holes: every step reaches someone new" in result.output
+    assert "!!!" not in result.output
 
 
-def test_schedule_calls_out_a_gap_loudly(tmp_path):
+def test_schedule_shows_a_windowed_rotations_off_hours_calmly_not_as_a_hole(tmp_path):
     gappy = tmp_path / "rotation.yaml"
     text = open(EXAMPLE).read().replace(
         "    - {notify: primary, ring: 25s, wait: 5m}", "    - {notify: nights, ring: 25s, wait: 5m}")
     gappy.write_text(text)
     result = run("schedule", "--config", str(gappy), "--from", "2026-12-21", "--days", "2")
-    assert "!!! GAPS: nobody is on call at step 1 (nights) during:" in result.output
-    assert "!!!   Mon 2026-12-21 00:00 -> Mon 2026-12-21 18:00" in result.output
+    assert ("    designed step 1  Mon 2026-12-21 00:00 -> Mon 2026-12-21 18:00  "
+            "nights off by design (active hours)") in result.output
+    assert "  Mon 2026-12-21 00:00 -> Mon 2026-12-21 18:00     off by design" in result.output
+    assert "!!!" not in result.output and "-- nobody --" not in result.output
+
+
+# The example as a new coordinator first found it: a backup list one longer than primary's,
+# so in the week of 28 December David Okafor is primary and backup at once.
+SAME_PEER_TWICE = open(EXAMPLE).read().replace(
+    "peers: [dokafor, mgarcia, jsmith, tnguyen]}",
+    "peers: [jsmith, dokafor, mgarcia, tnguyen, lrossi]}")
+
+
+def test_check_warns_weeks_ahead_when_one_peer_is_primary_and_backup(tmp_path):
+    path = tmp_path / "rotation.yaml"
+    path.write_text(SAME_PEER_TWICE)
+    result = run("check", str(path), "--from", "2026-12-14 09:00")
+    assert result.exit_code == 0  # the file is valid; the warning is about coverage
+    assert ("!!! HOLE     step 2  Sat 2027-01-02 06:00 -> Mon 2027-01-04 08:00  David Okafor "
+            "(backup) already rung at step 1: contacts skip step 2") in result.output
+    assert "WARNING: 6 hole(s)" in result.output
+
+
+def test_schedule_reports_the_same_hole_for_the_coming_weeks(tmp_path):
+    path = tmp_path / "rotation.yaml"
+    path.write_text(SAME_PEER_TWICE)
+    result = run("schedule", "--config", str(path), "--from", "2026-12-21", "--days", "1")
+    assert "Coverage, 8 week(s) from Mon 2026-12-21 00:00:" in result.output
+    assert "!!! HOLE     step 2  Mon 2026-12-28 08:00 -> Mon 2026-12-28 18:00" in result.output
+
+
+def test_a_hole_beyond_the_weeks_asked_for_is_not_reported(tmp_path):
+    path = tmp_path / "rotation.yaml"
+    path.write_text(SAME_PEER_TWICE)
+    result = run("check", str(path), "--from", "2026-12-14 09:00", "--weeks", "1")
+    assert "No holes" in result.output and "HOLE" not in result.output
+
+
+def test_check_on_the_example_is_clean_for_a_newcomer():
+    result = run("check", EXAMPLE, "--from", "2026-12-03 09:00", "--weeks", "52")
+    assert "No holes: every step reaches someone new" in result.output
+    assert "!!!" not in result.output and "WARNING" not in result.output
+
+
+def test_a_rotation_not_started_yet_is_a_hole_not_a_design(tmp_path):
+    path = tmp_path / "rotation.yaml"
+    path.write_text(open(EXAMPLE).read().replace(
+        'backup:  {start: "2026-01-05 08:00"', 'backup:  {start: "2027-01-11 08:00"').replace(
+        "    - {notify: [backup, nights], ring: 25s, wait: 5m}",
+        "    - {notify: backup, ring: 25s, wait: 5m}"))
+    result = run("check", str(path), "--from", "2027-01-04 08:00", "--weeks", "1")
+    assert ("!!! HOLE     step 2  Mon 2027-01-04 08:00 -> Mon 2027-01-11 08:00  nobody on call "
+            "in backup") in result.output
 
 
 def test_ics_feed_holds_only_the_chosen_peers_shifts_in_local_time(tmp_path):
@@ -144,3 +196,24 @@ def test_check_explains_the_team_coordinator_model(tmp_path):
     assert result.exit_code == 0, result.output
     assert "team coordinator model: no licensed clinician" in result.output
     assert "callers press 9 for the team coordinator" in result.output
+def test_oncall_marks_a_peer_who_stepped_out_by_text(tmp_path, monkeypatch):
+    from datetime import datetime
+
+    from hotline.availability import state
+    from hotline.store import create_schema, make_engine, make_sessions
+    from tests.conftest import CHICAGO
+
+    url = f"sqlite:///{tmp_path / 'hotline.sqlite'}"
+    engine = make_engine(url)
+    create_schema(engine)
+    with make_sessions(engine)() as db, db.begin():
+        now = datetime(2026, 12, 25, 8, 0, tzinfo=CHICAGO)
+        state.step_out(db, "tnguyen", "off", datetime(2026, 12, 25, 18, 0, tzinfo=CHICAGO), now)
+    engine.dispose()
+    monkeypatch.setenv("DATABASE_URL", url)
+    result = run("oncall", "--config", EXAMPLE, "--at", "2026-12-25 09:00")
+    assert ("  Tom Nguyen (tnguyen)  +12625550102  [primary]  OVERRIDE  STEPPED OUT until "
+            "Fri 2026-12-25 18:00 (skipped)") in result.output
+    report = json.loads(run("oncall", "--config", EXAMPLE, "--at", "2026-12-25 09:00",
+                            "--json").output)
+    assert report["stepped_out"] == {"tnguyen": "2026-12-25T18:00:00-06:00"}

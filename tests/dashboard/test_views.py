@@ -202,6 +202,16 @@ def test_now_shows_who_is_on_call_at_each_step(signed_in):
     assert "Bob" not in html and "Dave" not in html
 
 
+def test_now_marks_a_peer_who_stepped_out_by_text(signed_in, dashboard_app, clock):
+    from hotline.availability import state
+
+    with dashboard_app.extensions["hotline.sessions"]() as db, db.begin():
+        state.step_out(db, "alice", "off", clock.now + timedelta(hours=2), clock.now)
+    html = text_of(page(signed_in, "/dashboard/now"))
+    assert re.search(r"Step 1 primary .*Alice primary stepped out until Tue 01:00", html)
+    assert "Carol backup stepped out" not in html
+
+
 def test_a_live_call_is_an_anonymous_card(signed_in, dashboard_app, twilio, clock):
     sid = incoming_call(twilio)
     clock.advance(125)
@@ -308,11 +318,30 @@ def test_schedule_shows_fourteen_days_with_overrides_and_gaps(signed_in, dashboa
     words = text_of(html)
     assert "Mon 23 Nov 2026 to Sun 06 Dec 2026" in words
     assert "Rotation: primary" in words and "Rotation: backup" in words
-    # Sundays nobody is on primary: two gaps at step 1 in the fortnight
-    assert words.count("Sun 29 Nov 00:00 Mon 30 Nov 00:00 1d") == 2  # the gap and the rotation row
-    assert len(re.findall(r'<tr class="gap">', html)) == 2
+    # Sundays primary is off by design: calm rows, in the coverage table (8 weeks) and in
+    # the rotation's own table (the fortnight); no red hole anywhere
+    assert words.count("Sun 29 Nov 00:00 Mon 30 Nov 00:00 1d") == 2
+    assert "1 Sun 29 Nov 00:00 Mon 30 Nov 00:00 1d primary off by design" in words
+    assert len(re.findall(r'<tr class="designed">', html)) == 8 + 2
+    assert '<tr class="gap">' not in html and '<tr class="nobody">' not in html
+    assert "No holes" in words
     assert re.search(r'<tr class="override">.*?Dave.*?line \d+, covers for Carol', html, re.S)
     assert "Wed 25 Nov 08:00 Thu 26 Nov 08:00 1d Dave" in words
+
+
+def test_schedule_shows_a_peer_on_two_steps_at_once_as_a_red_hole(signed_in, dashboard_app,
+                                                                   rotation_file):
+    # Alice, on primary this week, is also written in as backup for Wednesday
+    rotation_file.write_text(ROTATION + """overrides:
+  - {rotation: backup, peer: alice, from: "2026-11-25 08:00", to: "2026-11-26 08:00"}
+""")
+    dashboard_app.extensions["hotline.rotation"].refresh(force=True)
+    html = page(signed_in, "/dashboard/schedule")
+    words = text_of(html)
+    assert "1 hole below" in words
+    assert len(re.findall(r'<tr class="gap">', html)) == 1
+    assert ("2 Wed 25 Nov 08:00 Thu 26 Nov 08:00 1d Alice (backup) already rung at step 1: "
+            "contacts skip step 2") in words
 
 
 def test_schedule_shows_the_last_reload_and_a_refused_file_with_its_line(signed_in, dashboard_app,

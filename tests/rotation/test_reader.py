@@ -7,7 +7,7 @@ messages, because messages end up in logs.
 from __future__ import annotations
 
 import re
-from datetime import time
+from datetime import time, timedelta
 from pathlib import Path
 
 import pytest
@@ -364,3 +364,39 @@ def test_an_office_choice_without_an_office_is_refused_at_the_menu():
 def test_an_unknown_menu_kind_is_reported_with_the_kinds_there_are():
     found = problems(BASE + SERVICES.replace("kind: family", "kind: famly"))
     assert "unknown menu kind 'famly'; use one of peer, family" in problem_at(found, 29, 37).message
+
+
+# -- coordinators and reminders ------------------------------------------------------------
+
+NOTICES = """coordinators:
+  - {name: Sam Lee, phone: "(262) 555-0110"}
+reminders:
+  before: 6h
+  at_start: false
+  gap_summary: "fri 16:00"
+  weeks: 4
+"""
+
+
+def test_coordinators_and_reminders_are_read_with_their_defaults_when_absent():
+    plain = parse(BASE, "test.yaml")
+    assert plain.coordinators == () and plain.reminders.before == timedelta(hours=12)
+    assert plain.reminders.gap_summary is None  # the weekly summary is asked for, not sent
+    config = parse(BASE + NOTICES, "test.yaml")
+    assert [(c.name, c.phone) for c in config.coordinators] == [("Sam Lee", "+12625550110")]
+    r = config.reminders
+    assert (r.before, r.at_start, r.handoff, r.gap_summary, r.weeks) == (
+        timedelta(hours=6), False, True, (4, time(16, 0)), 4)
+
+
+@pytest.mark.parametrize("old, new, line, phrase", [
+    ("before: 6h", "before: 6 hours", 30, "bad duration '6 hours' for reminders before"),
+    ('gap_summary: "fri 16:00"', "gap_summary: friday", 32, "bad gap_summary 'friday'"),
+    ("weeks: 4", "weeks: 99", 33, "reminders weeks should be a whole number from 1 to 52"),
+    ("at_start: false", "at_start: sometimes", 31, "reminders at_start should be true or false"),
+    ('phone: "(262) 555-0110"', 'phone: "(262) 555-011"', 28, "invalid phone number for "
+     "coordinator 'Sam Lee'"),
+])
+def test_a_bad_reminder_or_coordinator_line_is_refused_with_its_line(old, new, line, phrase):
+    found = problems(BASE + NOTICES.replace(old, new))
+    assert [(p.line, phrase in p.message) for p in found] == [(line, True)]

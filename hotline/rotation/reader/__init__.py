@@ -16,10 +16,11 @@ from pathlib import Path
 
 import yaml
 
-from hotline.rotation.model import (CalloutSettings, Clinical, Config, MenuOption, Services,
-                                    SmsSettings, VoiceSettings)
+from hotline.rotation.model import (CalloutSettings, Clinical, Config, MenuOption, Reminders,
+                                    Services, SmsSettings, VoiceSettings)
 from hotline.rotation.reader.callout import read_callout
 from hotline.rotation.reader.clinical import read_clinical
+from hotline.rotation.reader.notices import read_coordinators, read_reminders
 from hotline.rotation.reader.escalation import read_escalation
 from hotline.rotation.reader.nodes import ConfigError, NodeReader, Problem
 from hotline.rotation.reader.people import read_peers, read_person, read_program, read_unique_numbers
@@ -64,7 +65,8 @@ def read_config(r: NodeReader, root) -> Config | None:
         return None
     top = r.mapping(root, "the rotation file",
                        ("program", "clinical_director", "peers", "rotations", "escalation"),
-                       ("overrides", "voice", "sms", "callout", "services", "clinical"))
+                       ("overrides", "voice", "sms", "callout", "services", "clinical",
+                        "coordinators", "reminders"))
     if top is None:
         return None
     program = read_program(r, top.get("program"))
@@ -88,13 +90,15 @@ def read_config(r: NodeReader, root) -> Config | None:
         read_unique_numbers(r, program, director, everyone)
     if voice is not None and clinical is not None and clinical.menu_digit:
         voice = with_clinician_choice(r, top["clinical"], voice, clinical)
+    coordinators = read_coordinators(r, top["coordinators"]) if "coordinators" in top else ()
+    reminders = read_reminders(r, top["reminders"]) if "reminders" in top else Reminders()
     if r.problems or None in (program, director, escalation, voice, sms, callout, services,
-                              clinical):
+                              clinical, reminders):
         return None
     return Config(program=program, clinical_director=director, peers=peers,
                   rotations=rotations, overrides=overrides, escalation=escalation,
                   source=r.filename, voice=voice, sms=sms, callout=callout, services=services,
-                  clinical=clinical)
+                  clinical=clinical, coordinators=coordinators, reminders=reminders)
 
 
 def with_clinician_choice(r: NodeReader, node, voice: VoiceSettings,
