@@ -59,7 +59,8 @@ def create_app(settings: dict | None = None, instance_path: str | None = None,
     redact.install()
     app = Flask(__name__, instance_path=instance_path or os.environ.get("HOTLINE_INSTANCE") or None)
     instance = Path(app.instance_path)
-    instance.mkdir(parents=True, exist_ok=True)
+    instance.mkdir(mode=0o700, parents=True, exist_ok=True)
+    instance.chmod(0o700)  # keys, the database, the last good rotation: ours alone
     app.config.update(settings_from_env(instance))
     if settings:
         app.config.update(settings)

@@ -7,6 +7,8 @@ statistics event is written.
 """
 from __future__ import annotations
 
+import logging
+import os
 from datetime import datetime, timezone
 
 from sqlalchemy import (JSON, Boolean, DateTime, Integer, MetaData, String, create_engine,
@@ -95,12 +97,30 @@ def normalise_url(url: str) -> str:
     return url
 
 
+def _private_files(url: str) -> None:
+    """The database and its -wal and -shm are readable by the router's user alone
+    (SQLite gives the -wal and -shm the main file's mode)."""
+    path = url.split(":///", 1)[1] if ":///" in url else ""
+    path = path.split("?", 1)[0]
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))  # never truncates
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(path + suffix):
+                os.chmod(path + suffix, 0o600)
+    except OSError:
+        pass  # a missing folder: SQLite's own error says it better
+
+
 def make_engine(url: str) -> Engine:
     url = normalise_url(url)
     kwargs: dict = {"future": True, "pool_pre_ping": True}
     if url.startswith("postgresql"):
         # A webhook must answer within Twilio's 15 s even when the database is gone.
         kwargs["connect_args"] = {"connect_timeout": 3}
+    if url.startswith("sqlite"):
+        _private_files(url)
     engine = create_engine(url, **kwargs)
     if url.startswith("sqlite"):
         @event.listens_for(engine, "connect")
@@ -113,6 +133,29 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA secure_delete=ON")
             cur.close()
     return engine
+
+
+def forget_on_disk(engine: Engine, tables: tuple[str, ...] = ()) -> None:
+    """Best effort: leave deleted rows in no file of the database.
+
+    SQLite: secure_delete zeroes them in the main file, but the WAL still holds the
+    pages as they were until a checkpoint copies them back and TRUNCATE empties it.
+    PostgreSQL: a deleted row stays in its page (and its index entries) until vacuumed;
+    VACUUM FULL rewrites the named tables into new files, so neither the old tuples nor
+    the old index entries stay in the relation files. The purge names the small tables
+    it deleted from; PostgreSQL's own WAL is outside our reach, and crypto-shredding
+    (records/shredding.py) is what protects what it keeps.
+    """
+    try:
+        if engine.dialect.name == "sqlite":
+            with engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        elif engine.dialect.name == "postgresql" and tables:
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                for table in tables:
+                    conn.exec_driver_sql(f"VACUUM FULL {table}")
+    except Exception:  # noqa: BLE001 - never fails the close or purge that asked
+        logging.getLogger(__name__).warning("could not compact the database files", exc_info=True)
 
 
 def make_sessions(engine: Engine) -> sessionmaker:

@@ -28,6 +28,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from hotline.records import audit
 from hotline.twilio_client import client
+from hotline.store import forget_on_disk
 from hotline.store import (Call, Conversation, InboundMessage, Notice, Outbox, ProviderRecord,
                     SendWindow, Voicemail)
 
@@ -64,6 +65,10 @@ def _old_rows(app, now: datetime):
     ]
 
 
+# Tables whose deleted rows held a (sealed) number, a text or a tag: rewritten on
+# PostgreSQL after each purge. Small by design, so VACUUM FULL's lock lasts milliseconds.
+SCRUBBED = ("conversations", "outbox", "notices", "inbound_messages")
+
 UNHEARD = "voicemails never played (their recordings are deleted at Twilio)"
 
 
@@ -90,6 +95,10 @@ def purge(app, now: datetime, dry_run: bool = False, actor: str = "clock") -> di
         if not dry_run and any(counts.values()):
             audit.record(db, now, audit.PURGE, actor,
                          ", ".join(f"{n} {label}" for label, n in counts.items() if n))
+    if not dry_run:
+        # What was deleted leaves the files too: the SQLite WAL is emptied, PostgreSQL
+        # rewrites the tables that held numbers or texts (store.forget_on_disk).
+        forget_on_disk(app.extensions["hotline.engine"], SCRUBBED)
     return counts
 
 

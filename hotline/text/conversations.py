@@ -17,6 +17,8 @@ from sqlalchemy import delete, select, text
 from hotline.rotation.model import CLINICAL_DIRECTOR, Config
 from hotline.routing import Contact, GiveUp, next_ring, step_number
 from hotline.text.outbox import OPTED_OUT, Text, send_all
+from hotline.crypto import CONVERSATION
+from hotline.records import shredding
 from hotline.records.stats import length_bucket
 from hotline.store import Conversation, Notice, StatEvent
 
@@ -43,8 +45,9 @@ def is_urgent(config: Config, body: str) -> bool:
 
 
 def find_open(db, app, number: str) -> Conversation | None:
+    # Around a lookup-key change (records/shredding.py) a tag may be under either key.
     return db.scalar(select(Conversation).where(
-        Conversation.texter_hash == vault(app).lookup(number)))
+        Conversation.texter_hash.in_(vault(app).lookups(number))))
 
 
 def texter_of(app, conv: Conversation) -> str:
@@ -77,8 +80,10 @@ def next_code(db) -> int:
 
 def open_conversation(app, db, loaded, number: str, body: str, now: datetime,
                       out: list[Text]) -> Conversation:
+    # Its own key, destroyed at close: no copy of this row can be read after that.
+    key = vault(app).new_key(CONVERSATION)
     conv = Conversation(code=next_code(db), texter_hash=vault(app).lookup(number),
-                        texter_enc=vault(app).seal(number), attempt=0, tried=[], alerted=[],
+                        texter_enc=vault(app).seal(number, key), attempt=0, tried=[], alerted=[],
                         urgent=False, gave_up=False, closed=False, started_at=now,
                         last_activity_at=now)
     db.add(conv)
@@ -150,6 +155,7 @@ def close(app, db, loaded, conv: Conversation, out: list[Text], texter_note: str
         out.append(Text(texter_of(app, conv), texter_note, conversation_id=conv.id,
                         to_texter=True))
     db.add(stat_event(loaded.config, conv))
+    shredding.forget_after_commit(app, db, conv)
     db.execute(delete(Notice).where(Notice.conversation_id == conv.id))
     if delete_row:
         db.delete(conv)

@@ -18,7 +18,9 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from hotline.text import conversations as tx
 from hotline.text.keywords import START_WORDS, STOP_WORDS
-from hotline.crypto import Vault, instance_secret
+from hotline.crypto import Shredded, Vault, instance_secret
+from hotline.keystore import open_store
+from hotline.records import shredding
 from hotline.text.peer_commands import peer_message
 from hotline.text.outbox import Text, send_one, stage
 from hotline.records.retention import forget_at_provider
@@ -35,6 +37,7 @@ FINAL = {"undelivered", "failed"}
 STATUS_RANK = {"accepted": 0, "scheduled": 0, "queued": 1, "sending": 2, "sent": 3,
                "delivered": 4, "undelivered": 4, "failed": 4, "read": 5}
 ATTEMPTS = 5
+CLOSED_FOR_GOOD = "That conversation has closed; its texter can no longer be reached. Nothing was sent."
 ALERT_EVERY = timedelta(minutes=5)  # between system-fault alerts to the director, per process
 EMERGENCY = ("We cannot reach a peer right now. Please call or text 988 now. "
              "In an emergency call 911.")
@@ -49,7 +52,9 @@ def _setup(state) -> None:
     """Build the key at start-up, so a bad HOTLINE_SECRET_KEY fails loudly here."""
     app = state.app
     secret = app.config.get("HOTLINE_SECRET_KEY") or instance_secret(Path(app.instance_path))
-    app.extensions["hotline.vault"] = Vault(secret)
+    store = open_store(app.config.get("HOTLINE_KEYSTORE_URL"), Path(app.instance_path))
+    app.extensions["hotline.vault"] = Vault(secret, store, lambda: app.config["HOTLINE_CLOCK"]())
+    shredding.install(app)
 
 
 def _emergency() -> MessagingResponse:
@@ -117,6 +122,10 @@ def incoming():
             if attempt == ATTEMPTS - 1:
                 raise
             continue  # SQLite busy: try again
+        except Shredded:
+            # A conversation restored from a copy of the database after it closed: its
+            # key is gone, so there is nobody to relay to and no number to show.
+            out, replies = [], [CLOSED_FOR_GOOD]
         break
     for text in replies:
         # `action` is <Message>'s status callback: it tells us the reply's SID, so Twilio's
