@@ -34,6 +34,9 @@ def settings_from_env(instance: Path) -> dict:
         "HOTLINE_CLOCK": lambda: datetime.now(timezone.utc),
         # Text line. Unset secret: a key generated into the instance folder (dev only).
         "HOTLINE_SECRET_KEY": os.environ.get("HOTLINE_SECRET_KEY"),
+        # Where open conversations' keys live: unset = instance/keys/ (one host);
+        # redis://... shared by several hosts (docs/deploying.md). Never the database.
+        "HOTLINE_KEYSTORE_URL": os.environ.get("HOTLINE_KEYSTORE_URL"),
         "TWILIO_ACCOUNT_SID": os.environ.get("TWILIO_ACCOUNT_SID", ""),
         "TWILIO_API_BASE": os.environ.get("TWILIO_API_BASE"),  # a simulator instead of Twilio
         "HOTLINE_IDLE_CLOSE": float(os.environ.get("HOTLINE_IDLE_CLOSE", str(24 * 3600))),

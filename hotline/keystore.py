@@ -85,11 +85,12 @@ class FileKeyStore:
 
 
 class RedisKeyStore:
-    PREFIX = "hotline:key:"
-
     def __init__(self, url: str):
         import redis  # only deployments with several hosts need it
 
+        # "redis://host:6379/0#name" keeps this line's keys apart from another's.
+        url, _, namespace = url.partition("#")
+        self.PREFIX = f"hotline:{namespace or 'key'}:"
         # Short timeouts: a webhook must still answer within Twilio's 15 s.
         self.redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
 
