@@ -110,7 +110,13 @@ def create_app(settings: dict | None = None, instance_path: str | None = None,
 
 
 def _check_security(app: Flask) -> None:
-    """Fail at start-up, loudly, rather than answer every call with 403."""
+    """Fail at start-up, loudly, rather than answer every call with 403, or run a real
+    line with a laptop's settings (ops/safety.py)."""
+    from hotline.ops import safety
+
+    refused = safety.refusal(app.config)
+    if refused:
+        raise RuntimeError(refused)
     if app.config["HOTLINE_INSECURE_DEV"]:
         log.warning("!!! HOTLINE_INSECURE_DEV=1: Twilio signatures are NOT checked. "
                     "Never run a real line like this. !!!")

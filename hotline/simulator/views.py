@@ -11,11 +11,13 @@ Twilio does. `make run` serves all of it on 127.0.0.1 only.
 from __future__ import annotations
 
 import json
+from urllib.parse import urlsplit
 from datetime import datetime, timezone
 
 from flask import (Blueprint, Response, abort, current_app, jsonify, redirect,
                    render_template, request, url_for)
 
+from hotline.ops.safety import is_loopback
 from hotline.simulator.carrier import Simulator
 from hotline.simulator.timing import Beat, OffsetClock, fast_forward
 
@@ -24,6 +26,18 @@ bp = Blueprint("simulator", __name__, url_prefix="/simulator", template_folder="
 
 API = "/api/2010-04-01/Accounts/<account>"
 ACTION_HEADER = "X-Hotline-Simulator"
+
+
+@bp.before_request
+def _this_machine_only():
+    """The simulator speaks for every phone, the clinical director's included: only this
+    machine may use it, by name as well as by address. A hostile page whose own name
+    resolves to 127.0.0.1 (DNS rebinding) sends its name as Host and Origin: refused."""
+    if not is_loopback(urlsplit("//" + request.host).hostname):
+        abort(403)
+    origin = request.headers.get("Origin")
+    if origin and not is_loopback(urlsplit(origin).hostname):
+        abort(403)
 
 
 @bp.record_once
