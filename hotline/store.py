@@ -197,6 +197,9 @@ class Conversation(Base):
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     accepted_step: Mapped[int | None] = mapped_column(Integer)
     closed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # When the clinical director asked to REVEAL this texter's number: the number is shown
+    # only on "REVEAL #n CONFIRM" within a few minutes of it (text/reveal.py).
+    reveal_asked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class InboundMessage(Base):

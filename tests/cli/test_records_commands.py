@@ -228,6 +228,7 @@ def test_audit_of_an_empty_period_says_so(hotline, a_trail):
 def test_a_reveal_in_the_audit_names_no_number_and_no_conversation(hotline, app, phones):
     phones.text(OFFICER, "I have my pills lined up")
     phones.text(DIRECTOR, "REVEAL 1")
+    assert OFFICER in phones.text(DIRECTOR, "REVEAL 1 CONFIRM")[0]
     trail = hotline("audit").stdout
     assert "REVEAL: a texter's number shown" in trail
     assert "555" not in trail and "#1" not in trail

@@ -56,7 +56,7 @@ def _copy_of_database(app, database_url: str, tmp_path: Path):
 
 def test_a_backup_taken_while_open_gives_back_nothing_once_the_conversation_closed(
         phones, app, database_url, tmp_path):
-    phones.text(OFFICER, WORDS)
+    phones.text(OFFICER, f"{WORDS}. I have the pills here")  # urgent: REVEAL may apply
     phones.text(ALICE, "yes")
     restore = _copy_of_database(app, database_url, tmp_path)
     phones.text(ALICE, "DONE")
@@ -71,8 +71,9 @@ def test_a_backup_taken_while_open_gives_back_nothing_once_the_conversation_clos
     before = len(phones.inbox(OFFICER))
     assert phones.text(ALICE, "#1 are you still there?") == [CLOSED_FOR_GOOD]
     assert len(phones.inbox(OFFICER)) == before  # nothing relayed to the texter
-    revealed = phones.text(DIRECTOR, "REVEAL 1")
-    assert revealed and not any(fmt in reply for reply in revealed for fmt in FORMATS)
+    revealed = phones.text(DIRECTOR, "REVEAL 1") + phones.text(DIRECTOR, "REVEAL 1 CONFIRM")
+    assert revealed[-1] == CLOSED_FOR_GOOD
+    assert not any(fmt in reply for reply in revealed for fmt in FORMATS)
 
 
 def test_an_open_conversation_is_still_found_after_the_lookup_key_is_replaced(phones, app):
