@@ -20,6 +20,7 @@ from hotline.text.outbox import (MAX_ATTEMPTS, OPTED_OUT, Refused, TemporaryFail
 from hotline.text.rate import take_slot
 from hotline.voice import voicemail
 from hotline.records import shredding
+from hotline.records.provider_sweep import sweep_provider
 from hotline.records.retention import delete_at_provider, purge
 from hotline.store import Conversation, Outbox
 
@@ -196,6 +197,10 @@ def main_loop(app, every: float = 1.0) -> None:
                       next_run_time=datetime.now(timezone.utc))
     scheduler.add_job(lambda: _housekeeping(app, clock, voicemail.deliver), "interval",
                       minutes=1, coalesce=True, max_instances=1, id="hotline-voicemail")
+    # Twilio's own copies past the retention window, including those the router never
+    # saw (records/provider_sweep.py).
+    scheduler.add_job(lambda: _housekeeping(app, clock, sweep_provider), "interval", hours=1,
+                      coalesce=True, max_instances=1, id="hotline-provider-sweep")
     scheduler.add_job(lambda: _housekeeping(app, clock, purge), "interval", hours=1,
                       coalesce=True, max_instances=1, id="hotline-retention",
                       next_run_time=datetime.now(timezone.utc))

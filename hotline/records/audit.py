@@ -17,8 +17,10 @@ from hotline.store import AuditEvent
 
 CONFIG_RELOAD, REVEAL, PURGE = "config_reload", "reveal", "purge"
 VOICEMAIL_UNHEARD = "voicemail_unheard"  # written by voicemail.py
+PROVIDER_SWEEP = "provider_sweep"  # written by provider_sweep.py
 WHAT = {CONFIG_RELOAD: "rotation file reloaded", REVEAL: "REVEAL: a texter's number shown",
-        PURGE: "old operational rows deleted", VOICEMAIL_UNHEARD: "voicemail deleted unheard"}
+        PURGE: "old operational rows deleted", VOICEMAIL_UNHEARD: "voicemail deleted unheard",
+        PROVIDER_SWEEP: "old records deleted at Twilio by the sweep"}
 
 
 def record(db, at: datetime, action: str, actor: str, detail: str = "") -> None:
