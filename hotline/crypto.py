@@ -104,7 +104,7 @@ class Vault:
         return tags + [hmac.new(self._legacy_mac, number.encode(), hashlib.sha256).hexdigest()]
 
     def lookup_keys(self, names: dict | None = None) -> list[str]:
-        names = self.store.names() if names is None else names
+        names = self.store.names(LOOKUP + "-") if names is None else names
         return sorted((n for n in names if n.startswith(LOOKUP + "-")),
                       key=lambda n: (names[n], n), reverse=True)
 

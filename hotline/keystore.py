@@ -73,10 +73,11 @@ class FileKeyStore:
         except FileNotFoundError:
             pass
 
-    def names(self) -> dict[str, datetime]:
+    def names(self, prefix: str = "") -> dict[str, datetime]:
+        """{name: when made} of the keys whose names start with `prefix`."""
         found = {}
         for path in self.folder.iterdir():
-            if _NAME.fullmatch(path.name):
+            if path.name.startswith(prefix) and _NAME.fullmatch(path.name):
                 try:
                     found[path.name] = _decode(path.read_bytes())[0]
                 except (FileNotFoundError, ValueError):
@@ -105,9 +106,9 @@ class RedisKeyStore:
     def destroy(self, name: str) -> None:
         self.redis.delete(self.PREFIX + _check(name))
 
-    def names(self) -> dict[str, datetime]:
+    def names(self, prefix: str = "") -> dict[str, datetime]:
         found = {}
-        for key in self.redis.scan_iter(match=self.PREFIX + "*", count=500):
+        for key in self.redis.scan_iter(match=self.PREFIX + prefix + "*", count=500):
             name = key.decode().removeprefix(self.PREFIX)
             raw = self.redis.get(key)
             if raw is not None and _NAME.fullmatch(name):

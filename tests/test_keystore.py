@@ -89,3 +89,9 @@ def test_with_a_shared_store_the_line_works_and_a_closed_conversations_key_leave
     finally:
         for name in shared.names():
             shared.destroy(name)
+
+
+def test_keys_are_listed_by_kind(store):
+    store.put("conv-" + "a" * 24, b"one", WHEN)
+    store.put("lookup-" + "b" * 24, b"two", WHEN)
+    assert list(store.names("lookup-")) == ["lookup-" + "b" * 24]
