@@ -34,7 +34,7 @@ from flask import (Blueprint, Response, abort, current_app, g, redirect, render_
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from hotline.records import stats
+from hotline.records import periods, stats
 from hotline.rotation.model import CLINICAL_DIRECTOR, Config
 from hotline.rotation.source import Loaded, NoRotation
 from hotline.schedule import localize
@@ -48,7 +48,6 @@ bp = Blueprint("dashboard", __name__, url_prefix="/dashboard",
                template_folder="templates", static_folder="static")
 
 SCHEDULE_DAYS = 14
-MAX_STATS_DAYS = 3700  # ten years: enough for any report, not enough to hurt the server
 _WHEN = "%a %d %b %H:%M"
 _chart_lock = threading.Lock()  # matplotlib's pyplot is not thread-safe
 _mask = "[number]"
@@ -378,26 +377,22 @@ def _span(td: timedelta) -> str:
     return " ".join(p for p in parts if p) or "0m"
 
 
-def _period(tz) -> tuple[date, date, datetime, datetime, str | None]:
-    """The form's period: first and last day, both included; default this year."""
+def _period(tz) -> tuple[periods.Period, datetime, datetime, str | None]:
+    """The form's period: a year, a quarter or a month (records/periods.py); default
+    this year. Free ranges are refused: two that overlap would undo small-count hiding."""
     today = _now().astimezone(tz).date()
-    first, last = date(today.year, 1, 1), date(today.year, 12, 31)
-    error = None
-    try:
-        if request.args.get("from"):
-            first = date.fromisoformat(request.args["from"])
-        if request.args.get("to"):
-            last = date.fromisoformat(request.args["to"])
-        if last < first:
-            raise ValueError("the last day is before the first")
-        if (last - first).days > MAX_STATS_DAYS:
-            raise ValueError("at most ten years at a time")
-    except ValueError as exc:
-        error = f"Could not use that period ({exc}); showing this year instead."
-        first, last = date(today.year, 1, 1), date(today.year, 12, 31)
-    start = localize(datetime.combine(first, time()), tz)
-    end = localize(datetime.combine(last + timedelta(days=1), time()), tz)
-    return first, last, start, end, error
+    chosen, error = periods.this_year(today), None
+    if request.args.get("from") or request.args.get("to"):
+        error = ("Statistics come by year, quarter or month only (free ranges could be "
+                 "subtracted to reveal a hidden count); showing this year instead.")
+    elif request.args.get("period"):
+        try:
+            chosen = periods.parse(request.args["period"])
+        except ValueError as exc:
+            error = f"Could not use that period ({exc}); showing this year instead."
+    start = localize(datetime.combine(chosen.first, time()), tz)
+    end = localize(datetime.combine(chosen.end, time()), tz)
+    return chosen, start, end, error
 
 
 def _report(tz, start: datetime, end: datetime) -> stats.Report:
@@ -413,7 +408,7 @@ def statistics():
     source = current_app.extensions["hotline.rotation"]
     last = source.last_loaded
     tz = last.config.program.timezone if last else timezone.utc
-    first, final, start, end, error = _period(tz)
+    chosen, start, end, error = _period(tz)
     report, db_error = None, None
     try:
         report = _report(tz, start, end)
@@ -421,7 +416,9 @@ def statistics():
         log.exception("dashboard could not read statistics")
         db_error = "The database cannot be read right now; try again in a minute."
     return render_template("dashboard/statistics.html", report=report, error=error,
-                           db_error=db_error, first=first.isoformat(), last=final.isoformat(),
+                           db_error=db_error, period=chosen,
+                           last=(chosen.end - timedelta(days=1)).isoformat(),
+                           choices=periods.choices(_now().astimezone(tz).date()),
                            tz=getattr(tz, "key", "UTC"))
 
 
@@ -430,7 +427,7 @@ def statistics_chart():
     source = current_app.extensions["hotline.rotation"]
     last = source.last_loaded
     tz = last.config.program.timezone if last else timezone.utc
-    first, final, start, end, _ = _period(tz)
+    chosen, start, end, _ = _period(tz)
     try:
         report = _report(tz, start, end)
     except SQLAlchemyError:
@@ -439,5 +436,5 @@ def statistics_chart():
     name = last.config.program.name if last else "Peer support line"
     buf = io.BytesIO()
     with _chart_lock:
-        stats.chart(report, buf, f"{name}: contacts by month, {first} to {final}")
+        stats.chart(report, buf, f"{name}: contacts by month, {chosen.label}")
     return Response(buf.getvalue(), mimetype="image/png")

@@ -319,24 +319,37 @@ def test_statistics_default_to_this_year_with_small_cells_suppressed(signed_in, 
                *[(4, "voice", "peer")] * 10, *[(4, "text", "peer")] * 2)
     html = page(signed_in, "/dashboard/statistics")
     words = text_of(html)
-    assert "2026-01-01 to 2026-12-31" in words
+    assert "2026: 2026-01-01 to 2026-12-31" in words
     assert "2026-03 hidden 0 hidden" in words  # one call in March: never shown as 1
     assert "2026-04 hidden hidden hidden" in words  # hidden with it, or subtraction finds it
     assert "Contacts 13" in words and "Answered by a person 100%" in words
-    assert 'src="/dashboard/statistics/chart.png?from=2026-01-01&amp;to=2026-12-31"' in html
+    assert 'src="/dashboard/statistics/chart.png?period=2026"' in html
 
 
-def test_statistics_for_a_chosen_period(signed_in, dashboard_app):
+def test_statistics_for_a_chosen_month(signed_in, dashboard_app):
     add_events(dashboard_app, *[(3, "voice", "peer")] * 4, *[(5, "voice", "peer")] * 7)
-    words = text_of(page(signed_in, "/dashboard/statistics?from=2026-05-01&to=2026-05-31"))
-    assert "2026-05 7 0 7" in words and "2026-03" not in words
-    bad = text_of(page(signed_in, "/dashboard/statistics?from=2026-05-01&to=2026-04-01"))
-    assert "Could not use that period" in bad and "2026-01-01 to 2026-12-31" in bad
+    words = text_of(page(signed_in, "/dashboard/statistics?period=2026-05"))
+    assert "2026-05 7 0 7" in words and "2026-03 4 0 4" not in words
+    bad = text_of(page(signed_in, "/dashboard/statistics?period=2026-13"))
+    assert "Could not use that period" in bad and "2026: 2026-01-01 to 2026-12-31" in bad
+
+
+def test_statistics_refuse_two_free_ranges_that_could_be_subtracted(signed_in, dashboard_app):
+    # 1 March-31 May minus 2 March-31 May would isolate 1 March and its single contact.
+    add_events(dashboard_app, (3, "voice", "peer"), *[(4, "voice", "peer")] * 5)
+    words = text_of(page(signed_in, "/dashboard/statistics?from=2026-03-01&to=2026-05-31"))
+    assert "by year, quarter or month only" in words
+    assert "2026: 2026-01-01 to 2026-12-31" in words  # this year, not the range asked for
+
+
+def test_the_statistics_chart_takes_the_same_fixed_periods(signed_in, dashboard_app):
+    add_events(dashboard_app, *[(6, "voice", "peer")] * 5)
+    assert signed_in.get("/dashboard/statistics/chart.png?period=2026-Q2").status_code == 200
 
 
 def test_statistics_chart_is_a_png(signed_in, dashboard_app):
     add_events(dashboard_app, *[(6, "voice", "peer")] * 5)
-    resp = signed_in.get("/dashboard/statistics/chart.png?from=2026-01-01&to=2026-12-31")
+    resp = signed_in.get("/dashboard/statistics/chart.png?period=2026")
     assert resp.status_code == 200 and resp.mimetype == "image/png"
     assert resp.data.startswith(b"\x89PNG\r\n\x1a\n")
 
