@@ -50,6 +50,8 @@ def settings_from_env(instance: Path) -> dict:
         # Coordinator dashboard: "name:role:hash;..." (make a line with `hotline dashboard-user`).
         "HOTLINE_DASHBOARD_USERS": os.environ.get("HOTLINE_DASHBOARD_USERS", ""),
         "HOTLINE_DASHBOARD_IDLE_MINUTES": float(os.environ.get("HOTLINE_DASHBOARD_IDLE_MINUTES", "30")),
+        # However active, a dashboard session ends this long after sign-in.
+        "HOTLINE_DASHBOARD_MAX_HOURS": float(os.environ.get("HOTLINE_DASHBOARD_MAX_HOURS", "12")),
         # The local phone simulator at /simulator (docs/simulator.md); `make run` turns it on.
         "HOTLINE_SIMULATOR": _env_flag("HOTLINE_SIMULATOR"),
     }
@@ -71,7 +73,8 @@ def create_app(settings: dict | None = None, instance_path: str | None = None,
         _check_security(app)
     if app.config["HOTLINE_TRUST_PROXY"]:
         # Exactly one proxy in front of us sets these; trusting more lets anyone forge them.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=1, x_host=1)
+        # x_for: the client's address, for the dashboard's per-address login limit.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
 
     app.extensions["hotline.rotation"] = RotationSource(
         app.config["HOTLINE_CONFIG"],

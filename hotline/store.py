@@ -302,3 +302,27 @@ class Voicemail(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)  # calls placed to the director
     next_try_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class LoginFailure(Base):
+    """Failed dashboard logins, per account name and per client address, shared by every
+    worker and kept across restarts, so neither a flood of made-up names nor a restart
+    resets a lock. The key is a keyed hash: a password typed into the name field is
+    never stored."""
+
+    __tablename__ = "login_failures"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # HMAC of "name:..."/"addr:..."
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DashboardSession(Base):
+    """A signed-in dashboard session. The cookie carries a random id; only its hash is
+    here, so logging out (deleting the row) ends the session everywhere at once."""
+
+    __tablename__ = "dashboard_sessions"
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)  # for the absolute lifetime
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

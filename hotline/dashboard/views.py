@@ -40,6 +40,7 @@ from hotline.rotation.source import Loaded, NoRotation
 from hotline.schedule import localize
 from hotline.store import StatEvent
 from hotline.dashboard.accounts import LoginThrottle, User, parse_users, verify
+from hotline.dashboard import sessions as dashboard_sessions
 from hotline.dashboard.contacts import open_contacts
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,9 @@ def _setup(state) -> None:
     app.config["SESSION_COOKIE_SECURE"] = public.startswith("https://")
     app.config.setdefault("HOTLINE_DASHBOARD_USERS", "")
     app.config.setdefault("HOTLINE_DASHBOARD_IDLE_MINUTES", 30.0)
-    app.extensions["hotline.dashboard.throttle"] = LoginThrottle()
+    app.config.setdefault("HOTLINE_DASHBOARD_MAX_HOURS", 12.0)
+    app.extensions["hotline.dashboard.throttle"] = LoginThrottle(
+        app.extensions["hotline.sessions"], app.secret_key.encode())
     app.extensions["hotline.dashboard.users"] = (None, {})
 
 
@@ -95,6 +98,15 @@ def _idle_limit() -> timedelta:
     return timedelta(minutes=float(current_app.config["HOTLINE_DASHBOARD_IDLE_MINUTES"]))
 
 
+def _lifetime() -> timedelta:
+    """However active, a session ends this long after sign-in."""
+    return timedelta(hours=float(current_app.config["HOTLINE_DASHBOARD_MAX_HOURS"]))
+
+
+def _db():
+    return current_app.extensions["hotline.sessions"]
+
+
 # -- CSRF, login, idle time-out -----------------------------------------------------
 
 def csrf_token() -> str:
@@ -116,6 +128,8 @@ def _safe_next(target: str | None) -> str | None:
     """Only a path inside the dashboard: never an open redirect."""
     if not target:
         return None
+    if any(ord(c) < 32 or ord(c) == 127 for c in target):
+        return None  # CR/LF (or any control character) would split the Location header
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not parts.path.startswith("/dashboard/") \
             or target.startswith("//") or "\\" in target:
@@ -136,18 +150,18 @@ def _guard():
         _check_csrf()
     if request.endpoint == "dashboard.login":
         return None
-    name = session.get("dash_user")
+    try:
+        # The page refreshing itself (auto=1) is not the person: it keeps no session alive.
+        name, expired = dashboard_sessions.current(
+            _db(), session.get("dash_sid"), _now(), _idle_limit(), _lifetime(),
+            touch=not request.args.get("auto"))
+    except SQLAlchemyError:
+        log.exception("dashboard sessions cannot be read")
+        abort(503, description="The database cannot be read right now; try again in a minute.")
     user = _users().get(name) if name else None
-    if user is None:  # never logged in, or the account was removed since
-        session.pop("dash_user", None)
-        return _to_login()
-    now = _now().timestamp()
-    seen = session.get("dash_seen")
-    if seen is None or now - seen > _idle_limit().total_seconds():
+    if user is None:  # never signed in, signed out, timed out, or the account was removed
         session.clear()
-        return _to_login(expired=1)
-    if not request.args.get("auto"):  # the page refreshing itself is not the person
-        session["dash_seen"] = now
+        return _to_login(**({"expired": 1} if expired else {}))
     g.dashboard_user = user
     return None
 
@@ -216,7 +230,9 @@ def login():
     users = _users()
     nxt = _safe_next(request.values.get("next"))
     if request.method == "GET":
-        if session.get("dash_user") in users and session.get("dash_seen"):
+        name, _ = dashboard_sessions.current(_db(), session.get("dash_sid"), _now(),
+                                             _idle_limit(), _lifetime(), touch=False)
+        if name in users:
             return redirect(nxt or url_for(".now"))
         return render_template("dashboard/login.html", error=None, next=nxt,
                                expired=bool(request.args.get("expired")), no_accounts=not users)
@@ -224,7 +240,8 @@ def login():
     password = request.form.get("password", "")[:1024]
     now = _now()
     throttle: LoginThrottle = current_app.extensions["hotline.dashboard.throttle"]
-    if throttle.locked(name, now):
+    address = request.remote_addr
+    if throttle.locked(name, address, now):
         # Not even a right password gets in until the lock ends. The name is not logged:
         # people type passwords into the name field.
         log.warning("dashboard login refused: too many failures for that name")
@@ -235,14 +252,14 @@ def login():
                                      "try again."), 429
     user = verify(users, name, password)
     if user is None:
-        throttle.failed(name, now)
+        throttle.failed(name, address, now)
         log.warning("dashboard login refused: wrong name or password")
         return render_template("dashboard/login.html", next=nxt, expired=False,
                                no_accounts=not users, error="Wrong name or password."), 401
     throttle.succeeded(name)
+    dashboard_sessions.end(_db(), session.get("dash_sid"))
     session.clear()  # a fresh session (and CSRF token) for the signed-in person
-    session["dash_user"] = user.name
-    session["dash_seen"] = now.timestamp()
+    session["dash_sid"] = dashboard_sessions.start(_db(), user.name, now)
     csrf_token()
     log.info("dashboard login: %s (%s)", user.name, user.role)
     return redirect(nxt or url_for(".now"))
@@ -250,6 +267,7 @@ def login():
 
 @bp.post("/logout")
 def logout():
+    dashboard_sessions.end(_db(), session.get("dash_sid"))  # revoked, not just forgotten
     session.clear()
     return redirect(url_for(".login"))
 

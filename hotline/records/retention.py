@@ -29,6 +29,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from hotline.records import audit
 from hotline.twilio_client import client
 from hotline.store import forget_on_disk
+from hotline.store import DashboardSession, LoginFailure
 from hotline.store import (Call, Conversation, InboundMessage, Notice, Outbox, ProviderRecord,
                     SendWindow, Voicemail)
 
@@ -58,6 +59,10 @@ def _old_rows(app, now: datetime):
         ("notices of closed conversations", Notice,
          Notice.conversation_id.not_in(select(Conversation.id))),
         ("send-rate counters", SendWindow, SendWindow.second < int(cutoff.timestamp())),
+        ("dashboard sessions long over", DashboardSession, DashboardSession.seen_at < cutoff),
+        ("old failed-login counts", LoginFailure,
+         (LoginFailure.last_at < cutoff)
+         & (LoginFailure.locked_until.is_(None) | (LoginFailure.locked_until < now))),
         # delete_at_provider drops these at their last try; this only catches a row
         # whose last try was interrupted.
         ("Twilio records whose deletion tries ran out", ProviderRecord,

@@ -117,14 +117,101 @@ def test_five_wrong_passwords_lock_the_name_for_five_minutes(client, clock):
     assert login(client).status_code == 302
 
 
-def test_unknown_names_are_limited_too():
-    throttle = LoginThrottle()
+def test_unknown_names_are_limited_too(dashboard_app):
+    throttle = LoginThrottle(dashboard_app.extensions["hotline.sessions"], b"k")
     t0 = datetime(2026, 1, 1, tzinfo=CHICAGO)
     for i in range(5):
-        assert not throttle.locked("ghost", t0)
-        throttle.failed("ghost", t0 + timedelta(seconds=i))
-    assert throttle.locked("GHOST", t0 + timedelta(minutes=4))
-    assert not throttle.locked("ghost", t0 + timedelta(minutes=6))
+        assert not throttle.locked("ghost", None, t0)
+        throttle.failed("ghost", None, t0 + timedelta(seconds=i))
+    assert throttle.locked("GHOST", None, t0 + timedelta(minutes=4))
+    assert not throttle.locked("ghost", None, t0 + timedelta(minutes=6))
+
+
+def from_address(client, address: str, name: str, password: str = "guess"):
+    return client.post("/dashboard/login", environ_base={"REMOTE_ADDR": address},
+                       data={"csrf_token": csrf(client), "username": name,
+                             "password": password})
+
+
+def test_a_flood_of_made_up_names_does_not_unlock_a_locked_name(client):
+    for _ in range(5):
+        login(client, password="guess")
+    for i in range(60):  # from many addresses, so no address limit gets in the way
+        from_address(client, f"192.0.2.{i + 1}", f"made-up-{i}")
+    assert login(client).status_code == 429
+
+
+def test_a_locked_name_stays_locked_for_every_worker_and_after_a_restart(dashboard_app, client):
+    for _ in range(5):
+        login(client, password="guess")
+    other_worker = create_app({k: dashboard_app.config[k] for k in (
+        "HOTLINE_CONFIG", "DATABASE_URL", "TWILIO_AUTH_TOKENS", "HOTLINE_CLOCK",
+        "HOTLINE_RELOAD_SECONDS", "HOTLINE_INSECURE_DEV", "HOTLINE_DASHBOARD_USERS")},
+        instance_path=dashboard_app.instance_path)
+    try:
+        assert login(other_worker.test_client()).status_code == 429
+    finally:
+        other_worker.extensions["hotline.engine"].dispose()
+
+
+def test_one_address_guessing_many_names_is_locked_out(client):
+    for i in range(20):
+        from_address(client, "198.51.100.7", f"guess-{i}")
+    assert from_address(client, "198.51.100.7", "jsmith", PASSWORD).status_code == 429
+    assert from_address(client, "198.51.100.8", "jsmith", PASSWORD).status_code == 302
+
+
+def test_an_unknown_name_is_checked_against_a_hash_as_costly_as_the_accounts():
+    from werkzeug.security import generate_password_hash
+
+    from hotline.dashboard.accounts import _dummy_hash
+
+    for method in ("scrypt:32768:8:1", "pbkdf2:sha256:600000"):
+        users = parse_users("jsmith:coordinator:" + generate_password_hash("x" * 12,
+                                                                           method=method))
+        assert _dummy_hash(users).split("$", 1)[0] == method
+
+
+def test_logging_out_revokes_the_session_even_for_a_copied_cookie(dashboard_app, signed_in):
+    copied = signed_in.get_cookie("session").value
+    signed_in.post("/dashboard/logout", data={"csrf_token": csrf(signed_in, "/dashboard/now")})
+    thief = dashboard_app.test_client()
+    thief.set_cookie("session", copied)
+    resp = thief.get("/dashboard/now")
+    assert resp.status_code == 302 and resp.location.startswith("/dashboard/login")
+
+
+def test_a_session_ends_twelve_hours_after_sign_in_however_busy(signed_in, clock):
+    for _ in range(12 * 3):  # a page every 20 minutes: never idle
+        clock.advance(20 * 60)
+        assert signed_in.get("/dashboard/now").status_code == 200
+    clock.advance(20 * 60)
+    resp = signed_in.get("/dashboard/now")
+    assert resp.status_code == 302 and "expired=1" in resp.location
+
+
+def test_session_cookies_are_secure_when_the_public_url_is_https(tmp_path, rotation_file,
+                                                                 database_url, clock):
+    app = create_app({"HOTLINE_CONFIG": str(rotation_file), "DATABASE_URL": database_url,
+                      "TWILIO_AUTH_TOKENS": [TOKEN], "HOTLINE_CLOCK": clock,
+                      "HOTLINE_RELOAD_SECONDS": 0, "HOTLINE_DASHBOARD_USERS": USERS,
+                      "HOTLINE_PUBLIC_URL": "https://hotline.example.org"},
+                     instance_path=str(tmp_path / "instance"))
+    try:
+        resp = login(app.test_client())
+        assert resp.status_code == 302
+        assert "Secure" in resp.headers["Set-Cookie"]
+    finally:
+        app.extensions["hotline.engine"].dispose()
+
+
+@pytest.mark.parametrize("target", ["/dashboard/schedule\r\nSet-Cookie: x=1",
+                                    "/dashboard/schedule\nLocation: https://evil.example/"])
+def test_a_next_with_a_line_break_is_refused_cleanly(client, target):
+    resp = login(client, next=target)
+    assert resp.status_code == 302 and resp.location == "/dashboard/now"
+    assert "Set-Cookie: x" not in str(resp.headers) and "evil" not in str(resp.headers)
+    assert client.get("/dashboard/login", query_string={"next": target}).status_code in (200, 302)
 
 
 def test_a_post_without_the_csrf_token_is_refused(signed_in):
