@@ -106,6 +106,10 @@ class FakeRest(HttpClient):
                                    "more_info": "https://www.twilio.com/docs/errors/20500",
                                    "status": 500})
             to, from_, body = data["To"], data["From"], data["Body"]
+            if len(body) > 1600:  # as Twilio: refused, not truncated
+                return _json(400, {"code": 21617,
+                                   "message": "The concatenated message body exceeds the "
+                                              "1600 character limit", "status": 400})
             if to in self.opted_out:
                 return _json(400, {"code": 21610,
                                    "message": "Attempt to send to unsubscribed recipient",

@@ -29,6 +29,32 @@ log = logging.getLogger(__name__)
 NOTICE_PREVIEW = 1400
 
 
+# Twilio refuses a body over 1,600 characters (error 21617): longer texts go in parts.
+LIMIT = 1600
+
+
+def pieces(prefix: str, body: str, suffix: str = "", limit: int = LIMIT) -> list[str]:
+    """prefix + body + suffix as texts of at most `limit` characters: one when it fits,
+    else the body cut at spaces into parts marked (1/3), (2/3), ... each with the prefix;
+    the suffix (the "reply YES" of a notice) goes on the last."""
+    whole = prefix + body + suffix
+    if len(whole) <= limit:
+        return [whole]
+    room = limit - len(prefix) - len(suffix) - len("(99/99) ")
+    chunks, rest = [], body.strip()
+    while rest:
+        if len(rest) <= room:
+            chunks.append(rest)
+            break
+        cut = rest.rfind(" ", room // 2, room + 1)
+        cut = cut if cut > 0 else room  # one long word: cut it
+        chunks.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    n = len(chunks)
+    return [f"{prefix}({i}/{n}) {chunk}" + (suffix if i == n else "")
+            for i, chunk in enumerate(chunks, start=1)]
+
+
 def vault(app):
     return app.extensions["hotline.vault"]
 
@@ -141,10 +167,13 @@ def alert_director(config: Config, conv: Conversation, body: str, out: list[Text
                     peer_id=CLINICAL_DIRECTOR, attempt=-1))
 
 
-def tell(config: Config, ids, text: str, conv: Conversation, out: list[Text]) -> None:
+def tell(config: Config, ids, text: str | list[str], conv: Conversation,
+         out: list[Text]) -> None:
+    """The same text (or the parts of a long one, in order) to each of these people."""
     for pid in dict.fromkeys(ids):
-        out.append(Text(config.person(pid).phone, text, urgent=conv.urgent,
-                        conversation_id=conv.id))
+        for part in [text] if isinstance(text, str) else text:
+            out.append(Text(config.person(pid).phone, part, urgent=conv.urgent,
+                            conversation_id=conv.id))
 
 
 def close(app, db, loaded, conv: Conversation, out: list[Text], texter_note: str | None,

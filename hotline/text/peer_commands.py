@@ -202,8 +202,10 @@ def _taken(db, person: Person, code: int | None) -> int | None:
 
 def _relay(loaded, conv: Conversation, body: str, now: datetime, out: list[Text]) -> bool:
     conv.last_activity_at = conv.owner_activity_at = now
-    out.append(Text(tx.texter_of(current_app, conv), body, urgent=conv.urgent,
-                    conversation_id=conv.id, to_texter=True))
+    texter = tx.texter_of(current_app, conv)
+    for part in tx.pieces("", body):  # within Twilio's 1,600 characters
+        out.append(Text(texter, part, urgent=conv.urgent, conversation_id=conv.id,
+                        to_texter=True))
     return True
 
 
