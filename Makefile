@@ -20,12 +20,16 @@ $(STAMP): pyproject.toml
 # the simulator's fake Twilio API on the same port.
 SIM_SID := AC00000000000000000000000000000000
 run: $(STAMP)
+	@# Half a set of credentials is a mistake, never a reason to sign with the public token.
+	@if [ -n "$$TWILIO_ACCOUNT_SID" ] && [ -z "$$TWILIO_AUTH_TOKEN" ]; then \
+	  echo "TWILIO_ACCOUNT_SID is set but TWILIO_AUTH_TOKEN is not: set both (a real line), or neither (the simulator)." >&2; exit 1; fi
+	@if [ -z "$$TWILIO_ACCOUNT_SID" ] && [ -n "$$TWILIO_AUTH_TOKEN" ]; then \
+	  echo "TWILIO_AUTH_TOKEN is set but TWILIO_ACCOUNT_SID is not: set both (a real line), or neither (the simulator)." >&2; exit 1; fi
 	@$(BIN)/hotline db upgrade >/dev/null  # an instance/ database from older code: migrate it
 	@port=$${PORT:-5000}; \
 	if [ -n "$$TWILIO_ACCOUNT_SID" ]; then \
 	  echo "Router on http://127.0.0.1:$$port/health with its clock (SQLite in instance/, $${HOTLINE_CONFIG:-config/rotation.yaml})"; \
-	  export HOTLINE_CONFIG=$${HOTLINE_CONFIG:-config/rotation.yaml} \
-	         TWILIO_AUTH_TOKEN=$${TWILIO_AUTH_TOKEN:-local-simulator-token}; \
+	  export HOTLINE_CONFIG=$${HOTLINE_CONFIG:-config/rotation.yaml}; \
 	  $(BIN)/hotline clock & clock=$$!; trap 'kill $$clock 2>/dev/null' EXIT INT TERM; \
 	  $(BIN)/hotline run --host 127.0.0.1 --port $$port; exit $$?; \
 	fi; \

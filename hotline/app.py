@@ -34,6 +34,9 @@ def settings_from_env(instance: Path) -> dict:
         "HOTLINE_CLOCK": lambda: datetime.now(timezone.utc),
         # Text line. Unset secret: a key generated into the instance folder (dev only).
         "HOTLINE_SECRET_KEY": os.environ.get("HOTLINE_SECRET_KEY"),
+        # Where open conversations' keys live: unset = instance/keys/ (one host);
+        # redis://... shared by several hosts (docs/deploying.md). Never the database.
+        "HOTLINE_KEYSTORE_URL": os.environ.get("HOTLINE_KEYSTORE_URL"),
         "TWILIO_ACCOUNT_SID": os.environ.get("TWILIO_ACCOUNT_SID", ""),
         "TWILIO_API_BASE": os.environ.get("TWILIO_API_BASE"),  # a simulator instead of Twilio
         "HOTLINE_IDLE_CLOSE": float(os.environ.get("HOTLINE_IDLE_CLOSE", str(24 * 3600))),
@@ -47,6 +50,8 @@ def settings_from_env(instance: Path) -> dict:
         # Coordinator dashboard: "name:role:hash;..." (make a line with `hotline dashboard-user`).
         "HOTLINE_DASHBOARD_USERS": os.environ.get("HOTLINE_DASHBOARD_USERS", ""),
         "HOTLINE_DASHBOARD_IDLE_MINUTES": float(os.environ.get("HOTLINE_DASHBOARD_IDLE_MINUTES", "30")),
+        # However active, a dashboard session ends this long after sign-in.
+        "HOTLINE_DASHBOARD_MAX_HOURS": float(os.environ.get("HOTLINE_DASHBOARD_MAX_HOURS", "12")),
         # The local phone simulator at /simulator (docs/simulator.md); `make run` turns it on.
         "HOTLINE_SIMULATOR": _env_flag("HOTLINE_SIMULATOR"),
     }
@@ -59,7 +64,8 @@ def create_app(settings: dict | None = None, instance_path: str | None = None,
     redact.install()
     app = Flask(__name__, instance_path=instance_path or os.environ.get("HOTLINE_INSTANCE") or None)
     instance = Path(app.instance_path)
-    instance.mkdir(parents=True, exist_ok=True)
+    instance.mkdir(mode=0o700, parents=True, exist_ok=True)
+    instance.chmod(0o700)  # keys, the database, the last good rotation: ours alone
     app.config.update(settings_from_env(instance))
     if settings:
         app.config.update(settings)
@@ -67,7 +73,8 @@ def create_app(settings: dict | None = None, instance_path: str | None = None,
         _check_security(app)
     if app.config["HOTLINE_TRUST_PROXY"]:
         # Exactly one proxy in front of us sets these; trusting more lets anyone forge them.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=1, x_host=1)
+        # x_for: the client's address, for the dashboard's per-address login limit.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
 
     app.extensions["hotline.rotation"] = RotationSource(
         app.config["HOTLINE_CONFIG"],
@@ -110,7 +117,13 @@ def create_app(settings: dict | None = None, instance_path: str | None = None,
 
 
 def _check_security(app: Flask) -> None:
-    """Fail at start-up, loudly, rather than answer every call with 403."""
+    """Fail at start-up, loudly, rather than answer every call with 403, or run a real
+    line with a laptop's settings (ops/safety.py)."""
+    from hotline.ops import safety
+
+    refused = safety.refusal(app.config)
+    if refused:
+        raise RuntimeError(refused)
     if app.config["HOTLINE_INSECURE_DEV"]:
         log.warning("!!! HOTLINE_INSECURE_DEV=1: Twilio signatures are NOT checked. "
                     "Never run a real line like this. !!!")

@@ -22,6 +22,8 @@ from hotline.text.outbox import (MAX_ATTEMPTS, OPTED_OUT, Refused, TemporaryFail
                      drop_outbox_row, record_sent, send_one, stage)
 from hotline.text.rate import take_slot
 from hotline.voice import voicemail
+from hotline.records import shredding
+from hotline.records.provider_sweep import sweep_provider
 from hotline.records.retention import delete_at_provider, purge
 from hotline.store import Conversation, Outbox
 
@@ -210,8 +212,16 @@ def main_loop(app, every: float = 1.0) -> None:
     # Housekeeping apart from the poll, so a slow Twilio API never delays an escalation.
     scheduler.add_job(lambda: _housekeeping(app, clock, delete_at_provider), "interval",
                       minutes=1, coalesce=True, max_instances=1, id="hotline-provider-delete")
+    # Keys no live row needs are destroyed, the lookup key replaced (records/shredding.py).
+    scheduler.add_job(lambda: _housekeeping(app, clock, shredding.sweep), "interval",
+                      minutes=1, coalesce=True, max_instances=1, id="hotline-shred",
+                      next_run_time=datetime.now(timezone.utc))
     scheduler.add_job(lambda: _housekeeping(app, clock, voicemail.deliver), "interval",
                       minutes=1, coalesce=True, max_instances=1, id="hotline-voicemail")
+    # Twilio's own copies past the retention window, including those the router never
+    # saw (records/provider_sweep.py).
+    scheduler.add_job(lambda: _housekeeping(app, clock, sweep_provider), "interval", hours=1,
+                      coalesce=True, max_instances=1, id="hotline-provider-sweep")
     scheduler.add_job(lambda: _housekeeping(app, clock, purge), "interval", hours=1,
                       coalesce=True, max_instances=1, id="hotline-retention",
                       next_run_time=datetime.now(timezone.utc))

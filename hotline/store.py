@@ -7,6 +7,8 @@ statistics event is written.
 """
 from __future__ import annotations
 
+import logging
+import os
 from datetime import datetime, timezone
 
 from sqlalchemy import (Boolean, DateTime, Integer, JSON, LargeBinary, MetaData, String,
@@ -100,12 +102,30 @@ def normalise_url(url: str) -> str:
     return url
 
 
+def _private_files(url: str) -> None:
+    """The database and its -wal and -shm are readable by the router's user alone
+    (SQLite gives the -wal and -shm the main file's mode)."""
+    path = url.split(":///", 1)[1] if ":///" in url else ""
+    path = path.split("?", 1)[0]
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))  # never truncates
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(path + suffix):
+                os.chmod(path + suffix, 0o600)
+    except OSError:
+        pass  # a missing folder: SQLite's own error says it better
+
+
 def make_engine(url: str) -> Engine:
     url = normalise_url(url)
     kwargs: dict = {"future": True, "pool_pre_ping": True}
     if url.startswith("postgresql"):
         # A webhook must answer within Twilio's 15 s even when the database is gone.
         kwargs["connect_args"] = {"connect_timeout": 3}
+    if url.startswith("sqlite"):
+        _private_files(url)
     engine = create_engine(url, **kwargs)
     if url.startswith("sqlite"):
         @event.listens_for(engine, "connect")
@@ -118,6 +138,29 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA secure_delete=ON")
             cur.close()
     return engine
+
+
+def forget_on_disk(engine: Engine, tables: tuple[str, ...] = ()) -> None:
+    """Best effort: leave deleted rows in no file of the database.
+
+    SQLite: secure_delete zeroes them in the main file, but the WAL still holds the
+    pages as they were until a checkpoint copies them back and TRUNCATE empties it.
+    PostgreSQL: a deleted row stays in its page (and its index entries) until vacuumed;
+    VACUUM FULL rewrites the named tables into new files, so neither the old tuples nor
+    the old index entries stay in the relation files. The purge names the small tables
+    it deleted from; PostgreSQL's own WAL is outside our reach, and crypto-shredding
+    (records/shredding.py) is what protects what it keeps.
+    """
+    try:
+        if engine.dialect.name == "sqlite":
+            with engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        elif engine.dialect.name == "postgresql" and tables:
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                for table in tables:
+                    conn.exec_driver_sql(f"VACUUM FULL {table}")
+    except Exception:  # noqa: BLE001 - never fails the close or purge that asked
+        logging.getLogger(__name__).warning("could not compact the database files", exc_info=True)
 
 
 def make_sessions(engine: Engine) -> sessionmaker:
@@ -164,6 +207,9 @@ class Conversation(Base):
     # The clinician a peer brought in (CONSULT #n) or who acknowledged an urgent page: they
     # see the conversation's messages from then on and may write to the peer or the texter.
     consultant: Mapped[str | None] = mapped_column(String(64))
+    # When the clinical director asked to REVEAL this texter's number: the number is shown
+    # only on "REVEAL #n CONFIRM" within a few minutes of it (text/reveal.py).
+    reveal_asked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class InboundMessage(Base):
@@ -371,3 +417,27 @@ class ReminderSent(Base):
     shift_start: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     kind: Mapped[str] = mapped_column(String(8))
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LoginFailure(Base):
+    """Failed dashboard logins, per account name and per client address, shared by every
+    worker and kept across restarts, so neither a flood of made-up names nor a restart
+    resets a lock. The key is a keyed hash: a password typed into the name field is
+    never stored."""
+
+    __tablename__ = "login_failures"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # HMAC of "name:..."/"addr:..."
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DashboardSession(Base):
+    """A signed-in dashboard session. The cookie carries a random id; only its hash is
+    here, so logging out (deleting the row) ends the session everywhere at once."""
+
+    __tablename__ = "dashboard_sessions"
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)  # for the absolute lifetime
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

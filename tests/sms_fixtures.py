@@ -19,25 +19,26 @@ from tests.conftest import PROGRAM, TOKEN
 PUBLIC = "https://hotline.example.org"
 
 
-def text_line(app, rest: FakeRest):
+def text_line(app, rest: FakeRest, public: str = PUBLIC):
     # No send-rate limit by default: most tests send several texts in one fake instant.
     # tests/text/test_rate.py covers the limit itself.
     app.config.update(TWILIO_HTTP_CLIENT=rest, TWILIO_ACCOUNT_SID=ACCOUNT_SID,
-                      HOTLINE_PUBLIC_URL=PUBLIC, HOTLINE_SEND_RATE=0)
+                      HOTLINE_PUBLIC_URL=public, HOTLINE_SEND_RATE=0)
     return app
 
 
 class Phones:
-    def __init__(self, app, clock):
+    def __init__(self, app, clock, public: str = PUBLIC):
         self.rest = FakeRest()
+        self.public = public
         self.reply_sids: list[str] = []  # SIDs Twilio gave our TwiML <Message> replies
         self.clock = clock
         self.use(app)
 
     def use(self, app) -> None:
-        self.app = text_line(app, self.rest)
+        self.app = text_line(app, self.rest, self.public)
         old = getattr(self, "carrier", None)
-        self.carrier = FakeTwilio(app, TOKEN, self.clock, PROGRAM, base_url=PUBLIC)
+        self.carrier = FakeTwilio(app, TOKEN, self.clock, PROGRAM, base_url=self.public)
         if old is not None:  # Twilio's SIDs stay unique across our restarts
             self.carrier._sids = old._sids
 

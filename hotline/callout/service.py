@@ -15,6 +15,8 @@ from sqlalchemy.exc import IntegrityError
 
 from hotline.callout.tally import (NO, YES, Counts, Refusal, count, notice, recipients,
                                    tally_due)
+from hotline.crypto import CALLOUT
+from hotline.records.shredding import forget_sealed_after_commit
 from hotline.rotation.model import CLINICAL_DIRECTOR, Config
 from hotline.store import Callout, CalloutAnswer, CalloutStat, Outbox
 from hotline.text.outbox import Text
@@ -52,8 +54,10 @@ def start(app, db, config: Config, message: str, tag: str | None, initiator: str
         raise Refusal(_already_open(config, existing))
     tag = None if tag == EVERYONE else tag.lower() if tag else config.callout.tag
     people = recipients(config, tag, initiator)
-    callout = Callout(slot=1, message_enc=vault(app).seal(message), tag=tag,
-                      initiator=initiator, started_at=now, close_at=now + config.callout.close_after)
+    # Its own key, destroyed at close like a conversation's: no copy keeps the message.
+    sealed = vault(app).seal(message, vault(app).new_key(CALLOUT))
+    callout = Callout(slot=1, message_enc=sealed, tag=tag, initiator=initiator, started_at=now,
+                      close_at=now + config.callout.close_after)
     try:
         with db.begin_nested():  # the unique slot: two starts at the same instant, one wins
             db.add(callout)
@@ -130,6 +134,7 @@ def close(app, db, config: Config, now: datetime, out: list, note: str = "",
                        if first else None))
     # The message and who answered what go now: only the counts above stay.
     db.execute(delete(CalloutAnswer).where(CalloutAnswer.callout_id == callout.id))
+    forget_sealed_after_commit(db, callout.message_enc)
     db.delete(callout)
     return final
 

@@ -99,6 +99,7 @@ def _twilio_report(app) -> dict:
 def doctor(as_json):
     """What /health says (database, rotation file, clock), plus whether the Twilio
     number's webhooks point at this deployment. Exit 0 when all is well."""
+    from hotline.ops import safety
     from hotline.ops.health import report
 
     try:
@@ -110,6 +111,8 @@ def doctor(as_json):
     body["twilio"] = _twilio_report(app)
     # Not in /health (public): only whether the key is set, never the key.
     body["secret_key"] = "set" if app.config.get("HOTLINE_SECRET_KEY") else "generated"
+    body["safety"] = {"looks_deployed": safety.deployed_signs(app.config),
+                      "unsafe": safety.unsafe_settings(app.config)}
     app.extensions["hotline.engine"].dispose()
     if as_json:
         click.echo(json.dumps(body, indent=2, default=str))
@@ -151,6 +154,10 @@ def _print_doctor(body: dict) -> None:
     if body["secret_key"] != "set":
         echo("secret:    WARNING HOTLINE_SECRET_KEY is not set: this process uses a key generated "
              "into its instance folder; every web and clock process must share one key")
+    for unsafe in body["safety"]["unsafe"]:
+        # Only on a laptop: a router that looks deployed refuses to start with these.
+        echo(f"unsafe:    WARNING {unsafe} (a laptop only: refused where the router looks "
+             "deployed)")
     t = body["twilio"]
     if t["status"] == "skipped":
         echo(f"twilio:    not checked ({t['reason']})")

@@ -37,19 +37,26 @@ def _days(tz, start_text: str | None, end_text: str | None):
 
 @click.command("stats", context_settings={"show_default": True})
 @click.option("--year", type=int, help="a calendar year (default: this year)")
-@click.option("--from", "start_text", metavar="DATE", help="first day, e.g. 2026-01-01")
-@click.option("--to", "end_text", metavar="DATE", help="last day, included")
+@click.option("--period", metavar="PERIOD",
+              help="a year (2026), a quarter (2026-Q2) or a month (2026-05); never free "
+                   "ranges, which overlapping could undo small-count hiding")
 @click.option("--format", "fmt", type=FORMATS, default="md")
 @click.option("--chart", type=click.Path(dir_okay=False), help="also write a PNG chart here")
 @click.option("--k", type=click.IntRange(min=2), show_default=False,
               help="counts from 1 to k-1 are hidden  [default: $HOTLINE_STATS_K, else 3]")
 @click.option("--workload", is_flag=True, help="contacts per peer per month instead")
-def stats(year, start_text, end_text, fmt, chart, k, workload):
-    """Program statistics from anonymous events, small counts hidden."""
+def stats(year, period, fmt, chart, k, workload):
+    """Program statistics from anonymous events, small counts hidden, by year, quarter
+    or month."""
+    from hotline.records import periods
     from hotline.records.workload import monthly
 
-    if year is not None and (start_text or end_text):
-        raise click.UsageError("give either --year or --from/--to, not both")
+    if year is not None and period:
+        raise click.UsageError("give either --year or --period, not both")
+    try:
+        chosen = periods.parse(period) if period else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--period") from None
     app = _app()
     if k is None:
         try:
@@ -59,11 +66,9 @@ def stats(year, start_text, end_text, fmt, chart, k, workload):
     loaded = app.extensions["hotline.rotation"].current()
     tz = loaded.config.program.timezone
     now = datetime.now(tz)
-    if start_text or end_text:
-        start, end = _days(tz, start_text, end_text)
-        start, end = start or datetime(now.year, 1, 1, tzinfo=tz), end or now
-        if end <= start:
-            raise click.BadParameter("the last day is before the first", param_hint="--to")
+    if chosen:
+        start = datetime.combine(chosen.first, datetime.min.time(), tzinfo=tz)
+        end = datetime.combine(chosen.end, datetime.min.time(), tzinfo=tz)
     else:
         year = year or now.year
         start, end = datetime(year, 1, 1, tzinfo=tz), datetime(year + 1, 1, 1, tzinfo=tz)

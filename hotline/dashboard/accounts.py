@@ -9,19 +9,23 @@ A malformed entry is logged and skipped, never fatal: a typo in the dashboard
 accounts must not stop the phone line from starting.
 
 Failed logins are limited per account name (any name, so the limit does not
-reveal which accounts exist): after MAX_FAILURES wrong passwords the name is
-locked for LOCKOUT. The counts are kept in memory, per process: a restart
-forgets them, and with several workers each worker counts on its own.
+reveal which accounts exist) and per client address, in the database
+(LoginThrottle below).
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
-import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import click
+from sqlalchemy import delete, or_
+from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
+
+from hotline.store import LoginFailure
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +33,6 @@ ROLES = ("coordinator", "clinical_director")
 ROLE_LABELS = {"coordinator": "Coordinator", "clinical_director": "Clinical director"}
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=5)
-# Checked when the name is unknown, so a wrong name costs as long as a wrong password.
-_DUMMY_HASH = generate_password_hash("not-a-password", method="pbkdf2:sha256:1000")
 _HASH_PREFIXES = ("pbkdf2:", "scrypt:")
 
 
@@ -78,50 +80,89 @@ def find_user(users: dict[str, User], name: str) -> User | None:
 
 def verify(users: dict[str, User], name: str, password: str) -> User | None:
     user = find_user(users, name)
-    ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
+    ok = check_password_hash(user.password_hash if user else _dummy_hash(users), password)
     return user if ok and user is not None else None
 
 
+_DUMMIES: dict[str, str] = {}
+
+
+def _dummy_hash(users: dict[str, User]) -> str:
+    """For an unknown name: a hash made the way the real accounts' are (same method, same
+    cost), so a wrong name takes as long as a wrong password and timing tells nothing."""
+    some = next(iter(users.values()), None)
+    method = some.password_hash.split("$", 1)[0] if some else "scrypt"
+    if method not in _DUMMIES:
+        try:
+            _DUMMIES[method] = generate_password_hash("not-a-password", method=method)
+        except ValueError:  # a method this werkzeug cannot make: its default
+            _DUMMIES[method] = generate_password_hash("not-a-password")
+    return _DUMMIES[method]
+
+
 class LoginThrottle:
-    """Per-name failure counts, in memory. MAX_FAILURES wrong passwords lock the name
-    for LOCKOUT; a successful login clears it."""
+    """Failed logins, in the database (store.LoginFailure): per account name (any name,
+    so the limit does not reveal which accounts exist) MAX_FAILURES wrong passwords lock
+    the name for LOCKOUT; per client address ADDRESS_MAX_FAILURES lock the address. Every
+    worker sees the same counts, a restart forgets nothing, and no number of made-up
+    names can push a real name's count out (nothing is evicted before its time)."""
 
-    MAX_NAMES = 10_000  # a flood of made-up names cannot grow this without bound
+    ADDRESS_MAX_FAILURES = 20
 
-    def __init__(self, max_failures: int = MAX_FAILURES, lockout: timedelta = LOCKOUT):
-        self.max_failures = max_failures
-        self.lockout = lockout
-        self._lock = threading.Lock()
-        self._state: dict[str, tuple[int, datetime | None, datetime]] = {}
+    def __init__(self, sessions, secret: bytes, max_failures: int = MAX_FAILURES,
+                 lockout: timedelta = LOCKOUT):
+        self.sessions, self._secret = sessions, secret
+        self.max_failures, self.lockout = max_failures, lockout
 
-    def locked(self, name: str, now: datetime) -> bool:
-        with self._lock:
-            _, until, _ = self._state.get(name.strip().lower(), (0, None, now))
-            return until is not None and now < until
+    def _keys(self, name: str, address: str | None) -> list[tuple[str, int]]:
+        def key(kind: str, value: str) -> str:
+            return hmac.new(self._secret, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
 
-    def failed(self, name: str, now: datetime) -> None:
-        key = name.strip().lower()
-        with self._lock:
-            count, until, last = self._state.get(key, (0, None, now))
-            if until is not None and now >= until or now - last > self.lockout:
-                count, until = 0, None  # the lock (or an old streak) has expired
-            count += 1
-            if count >= self.max_failures:
-                until = now + self.lockout
-            self._state[key] = (count, until, now)
-            if len(self._state) > self.MAX_NAMES:
-                self._prune(now)
+        keys = [(key("name", name.strip().lower()), self.max_failures)]
+        if address:
+            keys.append((key("addr", address), self.ADDRESS_MAX_FAILURES))
+        return keys
+
+    def locked(self, name: str, address: str | None, now: datetime) -> bool:
+        with self.sessions() as db:
+            for key, _ in self._keys(name, address):
+                row = db.get(LoginFailure, key)
+                if row is not None and row.locked_until is not None and now < row.locked_until:
+                    return True
+        return False
+
+    def failed(self, name: str, address: str | None, now: datetime) -> None:
+        for key, limit in self._keys(name, address):
+            for _ in range(3):  # two workers counting the same key at once: once more
+                try:
+                    with self.sessions() as db, db.begin():
+                        self._count(db, key, limit, now)
+                    break
+                except IntegrityError:
+                    continue
+        with self.sessions() as db, db.begin():  # streaks and locks that are over
+            db.execute(delete(LoginFailure).where(
+                LoginFailure.last_at < now - self.lockout,
+                or_(LoginFailure.locked_until.is_(None), LoginFailure.locked_until < now)))
+
+    def _count(self, db, key: str, limit: int, now: datetime) -> None:
+        row = db.get(LoginFailure, key, with_for_update=True)
+        if row is None:
+            row = LoginFailure(key=key, failures=0, last_at=now)
+            db.add(row)
+        expired = row.locked_until is not None and now >= row.locked_until
+        if expired or now - row.last_at > self.lockout:
+            row.failures, row.locked_until = 0, None  # the lock (or an old streak) is over
+        row.failures += 1
+        row.last_at = now
+        if row.failures >= limit:
+            row.locked_until = now + self.lockout
 
     def succeeded(self, name: str) -> None:
-        with self._lock:
-            self._state.pop(name.strip().lower(), None)
-
-    def _prune(self, now: datetime) -> None:
-        for key, (_, until, last) in list(self._state.items()):
-            if (until is None or now >= until) and now - last > self.lockout:
-                del self._state[key]
-        while len(self._state) > self.MAX_NAMES:
-            self._state.pop(next(iter(self._state)))
+        """The name's count is cleared; the address's stays (it may be guessing others)."""
+        [(key, _)] = self._keys(name, None)
+        with self.sessions() as db, db.begin():
+            db.execute(delete(LoginFailure).where(LoginFailure.key == key))
 
 
 @click.command("dashboard-user")

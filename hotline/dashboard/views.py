@@ -24,7 +24,7 @@ import logging
 import re
 import secrets
 import threading
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -35,7 +35,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from hotline.availability import state as availability
-from hotline.records import stats
+from hotline.records import periods, stats
 from hotline.rotation.availability import when
 from hotline.rotation.model import CLINICAL_DIRECTOR, Config
 from hotline.rotation.source import Loaded, NoRotation
@@ -43,6 +43,7 @@ from hotline.rotation.gaps import coverage_gaps
 from hotline.schedule import localize
 from hotline.store import StatEvent
 from hotline.dashboard.accounts import LoginThrottle, User, parse_users, verify
+from hotline.dashboard import sessions as dashboard_sessions
 from hotline.dashboard.contacts import open_contacts
 from hotline.dashboard.unacknowledged import unacknowledged
 
@@ -53,7 +54,6 @@ bp = Blueprint("dashboard", __name__, url_prefix="/dashboard",
 
 SCHEDULE_DAYS = 14
 COVERAGE_WEEKS = 8  # how far ahead holes are looked for, as `hotline check` does
-MAX_STATS_DAYS = 3700  # ten years: enough for any report, not enough to hurt the server
 _WHEN = "%a %d %b %H:%M"
 _chart_lock = threading.Lock()  # matplotlib's pyplot is not thread-safe
 _mask = "[number]"
@@ -77,7 +77,9 @@ def _setup(state) -> None:
     app.config["SESSION_COOKIE_SECURE"] = public.startswith("https://")
     app.config.setdefault("HOTLINE_DASHBOARD_USERS", "")
     app.config.setdefault("HOTLINE_DASHBOARD_IDLE_MINUTES", 30.0)
-    app.extensions["hotline.dashboard.throttle"] = LoginThrottle()
+    app.config.setdefault("HOTLINE_DASHBOARD_MAX_HOURS", 12.0)
+    app.extensions["hotline.dashboard.throttle"] = LoginThrottle(
+        app.extensions["hotline.sessions"], app.secret_key.encode())
     app.extensions["hotline.dashboard.users"] = (None, {})
 
 
@@ -101,6 +103,15 @@ def _idle_limit() -> timedelta:
     return timedelta(minutes=float(current_app.config["HOTLINE_DASHBOARD_IDLE_MINUTES"]))
 
 
+def _lifetime() -> timedelta:
+    """However active, a session ends this long after sign-in."""
+    return timedelta(hours=float(current_app.config["HOTLINE_DASHBOARD_MAX_HOURS"]))
+
+
+def _db():
+    return current_app.extensions["hotline.sessions"]
+
+
 # -- CSRF, login, idle time-out -----------------------------------------------------
 
 def csrf_token() -> str:
@@ -122,6 +133,8 @@ def _safe_next(target: str | None) -> str | None:
     """Only a path inside the dashboard: never an open redirect."""
     if not target:
         return None
+    if any(ord(c) < 32 or ord(c) == 127 for c in target):
+        return None  # CR/LF (or any control character) would split the Location header
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not parts.path.startswith("/dashboard/") \
             or target.startswith("//") or "\\" in target:
@@ -142,18 +155,18 @@ def _guard():
         _check_csrf()
     if request.endpoint == "dashboard.login":
         return None
-    name = session.get("dash_user")
+    try:
+        # The page refreshing itself (auto=1) is not the person: it keeps no session alive.
+        name, expired = dashboard_sessions.current(
+            _db(), session.get("dash_sid"), _now(), _idle_limit(), _lifetime(),
+            touch=not request.args.get("auto"))
+    except SQLAlchemyError:
+        log.exception("dashboard sessions cannot be read")
+        abort(503, description="The database cannot be read right now; try again in a minute.")
     user = _users().get(name) if name else None
-    if user is None:  # never logged in, or the account was removed since
-        session.pop("dash_user", None)
-        return _to_login()
-    now = _now().timestamp()
-    seen = session.get("dash_seen")
-    if seen is None or now - seen > _idle_limit().total_seconds():
+    if user is None:  # never signed in, signed out, timed out, or the account was removed
         session.clear()
-        return _to_login(expired=1)
-    if not request.args.get("auto"):  # the page refreshing itself is not the person
-        session["dash_seen"] = now
+        return _to_login(**({"expired": 1} if expired else {}))
     g.dashboard_user = user
     return None
 
@@ -222,7 +235,9 @@ def login():
     users = _users()
     nxt = _safe_next(request.values.get("next"))
     if request.method == "GET":
-        if session.get("dash_user") in users and session.get("dash_seen"):
+        name, _ = dashboard_sessions.current(_db(), session.get("dash_sid"), _now(),
+                                             _idle_limit(), _lifetime(), touch=False)
+        if name in users:
             return redirect(nxt or url_for(".now"))
         return render_template("dashboard/login.html", error=None, next=nxt,
                                expired=bool(request.args.get("expired")), no_accounts=not users)
@@ -230,7 +245,8 @@ def login():
     password = request.form.get("password", "")[:1024]
     now = _now()
     throttle: LoginThrottle = current_app.extensions["hotline.dashboard.throttle"]
-    if throttle.locked(name, now):
+    address = request.remote_addr
+    if throttle.locked(name, address, now):
         # Not even a right password gets in until the lock ends. The name is not logged:
         # people type passwords into the name field.
         log.warning("dashboard login refused: too many failures for that name")
@@ -241,14 +257,14 @@ def login():
                                      "try again."), 429
     user = verify(users, name, password)
     if user is None:
-        throttle.failed(name, now)
+        throttle.failed(name, address, now)
         log.warning("dashboard login refused: wrong name or password")
         return render_template("dashboard/login.html", next=nxt, expired=False,
                                no_accounts=not users, error="Wrong name or password."), 401
     throttle.succeeded(name)
+    dashboard_sessions.end(_db(), session.get("dash_sid"))
     session.clear()  # a fresh session (and CSRF token) for the signed-in person
-    session["dash_user"] = user.name
-    session["dash_seen"] = now.timestamp()
+    session["dash_sid"] = dashboard_sessions.start(_db(), user.name, now)
     csrf_token()
     log.info("dashboard login: %s (%s)", user.name, user.role)
     return redirect(nxt or url_for(".now"))
@@ -256,6 +272,7 @@ def login():
 
 @bp.post("/logout")
 def logout():
+    dashboard_sessions.end(_db(), session.get("dash_sid"))  # revoked, not just forgotten
     session.clear()
     return redirect(url_for(".login"))
 
@@ -409,26 +426,22 @@ def _span(td: timedelta) -> str:
     return " ".join(p for p in parts if p) or "0m"
 
 
-def _period(tz) -> tuple[date, date, datetime, datetime, str | None]:
-    """The form's period: first and last day, both included; default this year."""
+def _period(tz) -> tuple[periods.Period, datetime, datetime, str | None]:
+    """The form's period: a year, a quarter or a month (records/periods.py); default
+    this year. Free ranges are refused: two that overlap would undo small-count hiding."""
     today = _now().astimezone(tz).date()
-    first, last = date(today.year, 1, 1), date(today.year, 12, 31)
-    error = None
-    try:
-        if request.args.get("from"):
-            first = date.fromisoformat(request.args["from"])
-        if request.args.get("to"):
-            last = date.fromisoformat(request.args["to"])
-        if last < first:
-            raise ValueError("the last day is before the first")
-        if (last - first).days > MAX_STATS_DAYS:
-            raise ValueError("at most ten years at a time")
-    except ValueError as exc:
-        error = f"Could not use that period ({exc}); showing this year instead."
-        first, last = date(today.year, 1, 1), date(today.year, 12, 31)
-    start = localize(datetime.combine(first, time()), tz)
-    end = localize(datetime.combine(last + timedelta(days=1), time()), tz)
-    return first, last, start, end, error
+    chosen, error = periods.this_year(today), None
+    if request.args.get("from") or request.args.get("to"):
+        error = ("Statistics come by year, quarter or month only (free ranges could be "
+                 "subtracted to reveal a hidden count); showing this year instead.")
+    elif request.args.get("period"):
+        try:
+            chosen = periods.parse(request.args["period"])
+        except ValueError as exc:
+            error = f"Could not use that period ({exc}); showing this year instead."
+    start = localize(datetime.combine(chosen.first, time()), tz)
+    end = localize(datetime.combine(chosen.end, time()), tz)
+    return chosen, start, end, error
 
 
 def _report(tz, start: datetime, end: datetime) -> stats.Report:
@@ -444,7 +457,7 @@ def statistics():
     source = current_app.extensions["hotline.rotation"]
     last = source.last_loaded
     tz = last.config.program.timezone if last else timezone.utc
-    first, final, start, end, error = _period(tz)
+    chosen, start, end, error = _period(tz)
     report, db_error = None, None
     try:
         report = _report(tz, start, end)
@@ -452,7 +465,9 @@ def statistics():
         log.exception("dashboard could not read statistics")
         db_error = "The database cannot be read right now; try again in a minute."
     return render_template("dashboard/statistics.html", report=report, error=error,
-                           db_error=db_error, first=first.isoformat(), last=final.isoformat(),
+                           db_error=db_error, period=chosen,
+                           last=(chosen.end - timedelta(days=1)).isoformat(),
+                           choices=periods.choices(_now().astimezone(tz).date()),
                            tz=getattr(tz, "key", "UTC"))
 
 
@@ -461,7 +476,7 @@ def statistics_chart():
     source = current_app.extensions["hotline.rotation"]
     last = source.last_loaded
     tz = last.config.program.timezone if last else timezone.utc
-    first, final, start, end, _ = _period(tz)
+    chosen, start, end, _ = _period(tz)
     try:
         report = _report(tz, start, end)
     except SQLAlchemyError:
@@ -470,5 +485,5 @@ def statistics_chart():
     name = last.config.program.name if last else "Peer support line"
     buf = io.BytesIO()
     with _chart_lock:
-        stats.chart(report, buf, f"{name}: contacts by month, {first} to {final}")
+        stats.chart(report, buf, f"{name}: contacts by month, {chosen.label}")
     return Response(buf.getvalue(), mimetype="image/png")

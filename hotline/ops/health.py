@@ -11,8 +11,22 @@ bp = Blueprint("health", __name__)
 
 @bp.get("/health")
 def health():
+    """Public (a platform's health check needs no login): statuses only. File paths and
+    the rotation file's problems (which name peers) are for `hotline doctor` and the
+    dashboard's banner."""
     body, code = report(current_app)
-    return jsonify(body), code
+    return jsonify(public(body)), code
+
+
+def public(body: dict) -> dict:
+    clock = body["clock"]
+    return {"status": body["status"],
+            "config": {"valid": body["config"]["valid"],
+                       "serving": body["config"]["serving"] is not None},
+            # Status, schema revision and the error's type name; never its message.
+            "database": body["database"],
+            "clock": {k: clock.get(k) for k in ("status", "last_poll_at", "age_seconds")
+                      if k in clock}}
 
 
 def report(app, verbose: bool = False) -> tuple[dict, int]:

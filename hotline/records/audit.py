@@ -21,11 +21,13 @@ VOICEMAIL_UNHEARD = "voicemail_unheard"  # written by voicemail.py
 PAGE_SENT, PAGE_ACKNOWLEDGED, PAGE_UNANSWERED = "page_sent", "page_acknowledged", "page_unanswered"
 CONSULT = "consult"
 AVAILABILITY = "availability"  # a peer's OFF, BUSY or ON (availability/state.py)
+PROVIDER_SWEEP = "provider_sweep"  # written by provider_sweep.py
 WHAT = {CONFIG_RELOAD: "rotation file reloaded", REVEAL: "REVEAL: a texter's number shown",
         PURGE: "old operational rows deleted", VOICEMAIL_UNHEARD: "voicemail deleted unheard",
         PAGE_SENT: "clinician paged (call and text)", PAGE_ACKNOWLEDGED: "page acknowledged",
         PAGE_UNANSWERED: "nobody acknowledged a page", CONSULT: "clinician asked to consult",
-        AVAILABILITY: "a peer stepped out or back by text"}
+        AVAILABILITY: "a peer stepped out or back by text",
+        PROVIDER_SWEEP: "old records deleted at Twilio by the sweep"}
 
 
 def record(db, at: datetime, action: str, actor: str, detail: str = "") -> None:

@@ -28,8 +28,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from hotline.records import audit
 from hotline.twilio_client import client
-from hotline.store import (Call, Conversation, InboundMessage, Notice, Outbox, PeerAway,
-                           ProviderRecord, ReminderSent, SendWindow, Voicemail)
+from hotline.store import (Call, Conversation, DashboardSession, InboundMessage, LoginFailure,
+                           Notice, Outbox, PeerAway, ProviderRecord, ReminderSent, SendWindow,
+                           Voicemail, forget_on_disk)
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,10 @@ def _old_rows(app, now: datetime):
         ("notices of closed conversations", Notice,
          Notice.conversation_id.not_in(select(Conversation.id))),
         ("send-rate counters", SendWindow, SendWindow.second < int(cutoff.timestamp())),
+        ("dashboard sessions long over", DashboardSession, DashboardSession.seen_at < cutoff),
+        ("old failed-login counts", LoginFailure,
+         (LoginFailure.last_at < cutoff)
+         & (LoginFailure.locked_until.is_(None) | (LoginFailure.locked_until < now))),
         # delete_at_provider drops these at their last try; this only catches a row
         # whose last try was interrupted.
         ("Twilio records whose deletion tries ran out", ProviderRecord,
@@ -68,6 +73,10 @@ def _old_rows(app, now: datetime):
          and_(ReminderSent.sent_at < cutoff, ReminderSent.shift_start < now - timedelta(days=2))),
     ]
 
+
+# Tables whose deleted rows held a (sealed) number, a text or a tag: rewritten on
+# PostgreSQL after each purge. Small by design, so VACUUM FULL's lock lasts milliseconds.
+SCRUBBED = ("conversations", "outbox", "notices", "inbound_messages")
 
 UNHEARD = "voicemails never played (their recordings are deleted at Twilio)"
 
@@ -95,6 +104,10 @@ def purge(app, now: datetime, dry_run: bool = False, actor: str = "clock") -> di
         if not dry_run and any(counts.values()):
             audit.record(db, now, audit.PURGE, actor,
                          ", ".join(f"{n} {label}" for label, n in counts.items() if n))
+    if not dry_run:
+        # What was deleted leaves the files too: the SQLite WAL is emptied, PostgreSQL
+        # rewrites the tables that held numbers or texts (store.forget_on_disk).
+        forget_on_disk(app.extensions["hotline.engine"], SCRUBBED)
     return counts
 
 

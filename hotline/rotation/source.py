@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import threading
 import time
 from dataclasses import dataclass, field
@@ -117,7 +116,11 @@ class RotationSource:
         try:
             self.last_good.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.last_good.with_suffix(".tmp")
-            shutil.copyfile(self.path, tmp)
+            # 0600: the file names every peer and their phone number.
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(self.path.read_bytes())
+            os.chmod(tmp, 0o600)
             os.replace(tmp, self.last_good)
         except OSError as exc:
             log.warning("could not keep a copy of the last good rotation: %s", exc.strerror)

@@ -13,12 +13,14 @@ from __future__ import annotations
 import json
 import logging
 import re
+from urllib.parse import urlsplit
 from datetime import datetime, timezone
 from pathlib import Path
 
 from flask import (Blueprint, Response, abort, current_app, jsonify, redirect,
                    render_template, request, url_for)
 
+from hotline.ops.safety import is_loopback
 from hotline.simulator.carrier import Simulator
 from hotline.simulator.timing import Beat, OffsetClock, fast_forward
 
@@ -40,6 +42,18 @@ class _QuietPolls(logging.Filter):
 
 
 QUIET_POLLS = _QuietPolls()
+
+
+@bp.before_request
+def _this_machine_only():
+    """The simulator speaks for every phone, the clinical director's included: only this
+    machine may use it, by name as well as by address. A hostile page whose own name
+    resolves to 127.0.0.1 (DNS rebinding) sends its name as Host and Origin: refused."""
+    if not is_loopback(urlsplit("//" + request.host).hostname):
+        abort(403)
+    origin = request.headers.get("Origin")
+    if origin and not is_loopback(urlsplit(origin).hostname):
+        abort(403)
 
 
 @bp.record_once

@@ -59,6 +59,9 @@ class FakeRest(HttpClient):
         # outbound notice must never share a MessageSid, as they never do at Twilio.
         self._sids = itertools.count(1 << 64)
         self._lock = threading.Lock()
+        # Records "Twilio" keeps that the router never saw (texts and calls made while
+        # its database was down): the provider sweep lists and deletes these.
+        self.kept: list[dict] = []
 
     def fail_deletes(self, n: int = 1) -> None:
         """The next `n` DELETE requests get a 500 (sends are unaffected)."""
@@ -81,6 +84,9 @@ class FakeRest(HttpClient):
                 return self._delete(uri)
             if "/IncomingPhoneNumbers" in uri:  # hotline doctor / twilio configure
                 return self._numbers(method.upper(), uri, params or {}, data or {})
+            if method.upper() == "GET" and uri.split("?")[0].endswith(("/Messages.json",
+                                                                       "/Calls.json")):
+                return self._list(uri, params or {})
             if method.upper() == "POST" and uri.endswith("/Calls.json") and not self._fail:
                 sid = f"CA{next(self._sids):032x}"
                 self.calls.append(Placed(data["To"], data["From"], data["Url"], sid,
@@ -100,6 +106,10 @@ class FakeRest(HttpClient):
                                    "more_info": "https://www.twilio.com/docs/errors/20500",
                                    "status": 500})
             to, from_, body = data["To"], data["From"], data["Body"]
+            if len(body) > 1600:  # as Twilio: refused, not truncated
+                return _json(400, {"code": 21617,
+                                   "message": "The concatenated message body exceeds the "
+                                              "1600 character limit", "status": 400})
             if to in self.opted_out:
                 return _json(400, {"code": 21610,
                                    "message": "Attempt to send to unsubscribed recipient",
@@ -127,6 +137,32 @@ class FakeRest(HttpClient):
             return _json(404, {"code": 20404, "message": "not found", "status": 404})
         self.deleted.append(sid)
         return Response(204, "", {})
+
+    def keep(self, kind: str, to: str, from_: str, at: datetime) -> str:
+        """A Message ("message") or Call ("call") record Twilio holds; returns its SID."""
+        sid = f"{'SM' if kind == 'message' else 'CA'}{next(self._sids):032x}"
+        self.kept.append({"kind": kind, "sid": sid, "to": to, "from": from_,
+                          "at": at.astimezone(timezone.utc)})
+        return sid
+
+    def _list(self, uri: str, params: dict) -> Response:
+        """Messages.json / Calls.json GET with To, From and DateSent< / StartTime<."""
+        path = uri.split("?")[0]
+        kind, key = (("message", "messages") if path.endswith("/Messages.json")
+                     else ("call", "calls"))
+        before = params.get("DateSent<") or params.get("StartTime<")
+        bound = datetime.fromisoformat(before.replace("Z", "+00:00")) if before else None
+        account = uri.split("/Accounts/")[1].split("/")[0]
+        found = [{"sid": r["sid"], "to": r["to"], "from": r["from"], "account_sid": account,
+                  "status": "delivered" if kind == "message" else "completed"}
+                 for r in self.kept
+                 if r["kind"] == kind and r["sid"] not in self.deleted
+                 and params.get("To", r["to"]) == r["to"]
+                 and params.get("From", r["from"]) == r["from"]
+                 and (bound is None or r["at"] < bound)]
+        return _json(200, {key: found, "page": 0, "page_size": 50, "start": 0,
+                           "end": max(0, len(found) - 1), "first_page_uri": path,
+                           "next_page_uri": None, "previous_page_uri": None, "uri": path})
 
     # -- the account's phone numbers (IncomingPhoneNumbers) ------------------------------
 

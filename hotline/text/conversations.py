@@ -23,6 +23,8 @@ from hotline.rotation.model import CLINICAL_DIRECTOR, Config
 from hotline.routing import Contact, GiveUp, next_ring, step_number
 from hotline.text import texter_menu
 from hotline.text.outbox import OPTED_OUT, Text, send_all
+from hotline.crypto import CONVERSATION
+from hotline.records import shredding
 from hotline.records.stats import length_bucket
 from hotline.store import Conversation, Notice, Page, StatEvent
 
@@ -31,6 +33,32 @@ log = logging.getLogger(__name__)
 # The whole first message goes in the notice: the peer deciding to take it must see what
 # the officer wrote, and it is not stored to show later. Cut only near Twilio's 1,600.
 NOTICE_PREVIEW = 1400
+
+
+# Twilio refuses a body over 1,600 characters (error 21617): longer texts go in parts.
+LIMIT = 1600
+
+
+def pieces(prefix: str, body: str, suffix: str = "", limit: int = LIMIT) -> list[str]:
+    """prefix + body + suffix as texts of at most `limit` characters: one when it fits,
+    else the body cut at spaces into parts marked (1/3), (2/3), ... each with the prefix;
+    the suffix (the "reply YES" of a notice) goes on the last."""
+    whole = prefix + body + suffix
+    if len(whole) <= limit:
+        return [whole]
+    room = limit - len(prefix) - len(suffix) - len("(99/99) ")
+    chunks, rest = [], body.strip()
+    while rest:
+        if len(rest) <= room:
+            chunks.append(rest)
+            break
+        cut = rest.rfind(" ", room // 2, room + 1)
+        cut = cut if cut > 0 else room  # one long word: cut it
+        chunks.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    n = len(chunks)
+    return [f"{prefix}({i}/{n}) {chunk}" + (suffix if i == n else "")
+            for i, chunk in enumerate(chunks, start=1)]
 
 
 def vault(app):
@@ -49,8 +77,9 @@ def is_urgent(config: Config, body: str) -> bool:
 
 
 def find_open(db, app, number: str) -> Conversation | None:
+    # Around a lookup-key change (records/shredding.py) a tag may be under either key.
     return db.scalar(select(Conversation).where(
-        Conversation.texter_hash == vault(app).lookup(number)))
+        Conversation.texter_hash.in_(vault(app).lookups(number))))
 
 
 def texter_of(app, conv: Conversation) -> str:
@@ -84,8 +113,10 @@ def next_code(db) -> int:
 def open_conversation(app, db, loaded, number: str, body: str, now: datetime,
                       out: list[Text], choice: texter_menu.Choice | None = None,
                       first_attempt: int = 0) -> Conversation:
+    # Its own key, destroyed at close: no copy of this row can be read after that.
+    key = vault(app).new_key(CONVERSATION)
     conv = Conversation(code=next_code(db), texter_hash=vault(app).lookup(number),
-                        texter_enc=vault(app).seal(number), attempt=0, tried=[], alerted=[],
+                        texter_enc=vault(app).seal(number, key), attempt=0, tried=[], alerted=[],
                         urgent=False, gave_up=False, closed=False, started_at=now,
                         last_activity_at=now)
     if choice is not None:  # the first text was a menu choice, WORRIED or ASK <name>
@@ -152,10 +183,13 @@ def alert_director(app, db, loaded, conv: Conversation, texter: str, body: str,
                      now, out)
 
 
-def tell(config: Config, ids, text: str, conv: Conversation, out: list[Text]) -> None:
+def tell(config: Config, ids, text: str | list[str], conv: Conversation,
+         out: list[Text]) -> None:
+    """The same text (or the parts of a long one, in order) to each of these people."""
     for pid in dict.fromkeys(ids):
-        out.append(Text(config.person(pid).phone, text, urgent=conv.urgent,
-                        conversation_id=conv.id))
+        for part in [text] if isinstance(text, str) else text:
+            out.append(Text(config.person(pid).phone, part, urgent=conv.urgent,
+                            conversation_id=conv.id))
 
 
 def close(app, db, loaded, conv: Conversation, out: list[Text], texter_note: str | None,
@@ -166,6 +200,7 @@ def close(app, db, loaded, conv: Conversation, out: list[Text], texter_note: str
         out.append(Text(texter_of(app, conv), texter_note, conversation_id=conv.id,
                         to_texter=True))
     db.add(stat_event(loaded.config, conv))
+    shredding.forget_after_commit(app, db, conv)
     db.execute(delete(Notice).where(Notice.conversation_id == conv.id))
     db.execute(delete(Page).where(Page.conversation_id == conv.id))  # its pages end with it
     if delete_row:

@@ -20,6 +20,7 @@ import requests
 from sqlalchemy import delete, update
 from twilio.base.exceptions import TwilioException
 
+from hotline.crypto import TEXTS
 from hotline.text.rate import may_send
 from hotline.records.retention import forget_at_provider
 from hotline.twilio_client import client
@@ -108,9 +109,11 @@ def stage(app, db, texts: list, now: datetime) -> list:
     (Bridge) are not staged: a CALL that never rang is retried by the peer."""
     vault = app.extensions["hotline.vault"]
     staged, rows = [], []
+    key = None  # one key per batch, destroyed once none of its rows is left
     for t in texts:
         if isinstance(t, Text) and t.outbox_id is None:
-            row = Outbox(to_enc=vault.seal(t.to), body_enc=vault.seal(t.body),
+            key = key or vault.new_key(TEXTS)
+            row = Outbox(to_enc=vault.seal(t.to, key), body_enc=vault.seal(t.body, key),
                          priority=t.priority, attempts=0,
                          next_try_at=now + STAGED_LEASE, created_at=now,
                          conversation_id=t.conversation_id, peer_id=t.peer_id,
@@ -219,13 +222,15 @@ def enqueue(app, texts: list[Text], now: datetime, throttled: bool = False) -> N
     vault = app.extensions["hotline.vault"]
     attempts = 0 if throttled else 1
     due = now if throttled else now + backoff(1)
+    key = None
     with app.extensions["hotline.sessions"]() as db, db.begin():
         for t in texts:
             if t.outbox_id is not None:
                 db.execute(update(Outbox).where(Outbox.id == t.outbox_id)
                            .values(attempts=attempts, next_try_at=due))
                 continue
-            db.add(Outbox(to_enc=vault.seal(t.to), body_enc=vault.seal(t.body),
+            key = key or vault.new_key(TEXTS)
+            db.add(Outbox(to_enc=vault.seal(t.to, key), body_enc=vault.seal(t.body, key),
                           priority=t.priority, attempts=attempts,
                           next_try_at=due, created_at=now,
                           conversation_id=t.conversation_id, peer_id=t.peer_id,
@@ -237,8 +242,10 @@ def queue_background(app, db, texts: list[Text], now: datetime) -> None:
     clock sends them from the outbox in priority order, so they never take a send slot a
     crisis text is waiting for (`rate.may_send` lets routine texts pass them too)."""
     vault = app.extensions["hotline.vault"]
+    key = vault.new_key(TEXTS) if texts else None  # one per batch, as for every queued text
     for t in texts:
-        db.add(Outbox(to_enc=vault.seal(t.to), body_enc=vault.seal(t.body), priority=BACKGROUND,
+        db.add(Outbox(to_enc=vault.seal(t.to, key), body_enc=vault.seal(t.body, key),
+                      priority=BACKGROUND,
                       attempts=0, next_try_at=now, created_at=now, to_texter=False))
 
 

@@ -2,7 +2,8 @@
 
 Commands (any case, the '#' before a code optional): YES/Y [n] takes, PASS [n]
 hands on, DONE [n] closes, CALL [n] rings the peer then the texter, HELP lists
-these, REVEAL n (clinical director only) returns a texter's number; URGENT n pages the
+these, REVEAL n then REVEAL n CONFIRM (clinical director only, urgent or escalated
+conversations: text/reveal.py) returns a texter's number; URGENT n pages the
 clinician on call, CONSULT n asks them to join, ACK n acknowledges a page (clinicians).
 The code may follow the word with or without a space ("YES 7", "yes7", "Y #7") or come
 first ("#7 yes"). Words after "DONE #7" (with the '#') belong to the command
@@ -42,7 +43,7 @@ from hotline.text import conversations as tx
 from hotline.rotation.model import CLINICAL_DIRECTOR, Person
 from hotline.text.keywords import START_WORDS, STOP_WORDS
 from hotline.text.outbox import Bridge, Text
-from hotline.records import audit
+from hotline.text import reveal as revealing
 from hotline.store import Conversation
 from hotline.records.workload import count_handled
 
@@ -55,6 +56,7 @@ _WORD_ALONE = re.compile(rf"\s*{_WORDS}{_END}", re.I)
 _WORD_CODE = re.compile(rf"\s*{_WORDS}[\s:,.-]*(#)?\s*(\d{{1,9}})(.*)", re.I | re.S)
 _CODE_WORD = re.compile(rf"\s*(#)?\s*(\d{{1,9}})[\s:,.-]*({_WORDS}{_END})", re.I)
 _AFTER_HASH_CODE = re.compile(r"(?:[\s.!?,:;-]+(.*))?", re.S)
+_CONFIRM = re.compile(rf"[\s:,.-]*confirm{_END}", re.I)
 PREFIXED = re.compile(r"\s*#\s*(\d{1,9})\s*[:,-]?\s*(.*)", re.S)
 HELP = ("Peer line: YES 7 takes #7, PASS 7 hands it on, DONE 7 closes it, CALL 7 rings you, "
         "then them (the # is optional). \"#7 your text\" writes to #7; plain text goes to "
@@ -69,6 +71,7 @@ class Command:
     marked: bool = False  # the code was written "#7": unmistakably a conversation code
     said: str = ""  # for "#7 yes": the words after the code, relayed if #7 is theirs
     rest: str = ""  # words after "DONE #7": part of the command, never relayed
+    confirm: bool = False  # "REVEAL #7 CONFIRM" (text/reveal.py)
 
 
 def parse(body: str) -> Command | None:
@@ -77,6 +80,8 @@ def parse(body: str) -> Command | None:
         return Command(_canonical(m.group(1)))
     if m := _WORD_CODE.fullmatch(body):
         word, marked, code, tail = m.groups()
+        if _canonical(word) == "reveal" and _CONFIRM.fullmatch(tail):
+            return Command("reveal", int(code), bool(marked), confirm=True)
         if marked:
             after = _AFTER_HASH_CODE.fullmatch(tail)
             if after is None:
@@ -156,7 +161,10 @@ def _command(db, loaded, person: Person, cmd: Command, body: str, now: datetime,
             return _relay(loaded, latest, body, now, out)
         if _texting(db, person):
             return False
-    HANDLERS[cmd.word](db, loaded, person, code, body, now, out, replies)
+    if cmd.word == "reveal":
+        reveal(db, loaded, person, code, body, now, out, replies, confirm=cmd.confirm)
+    else:
+        HANDLERS[cmd.word](db, loaded, person, code, body, now, out, replies)
     if cmd.rest.strip() and cmd.word not in WITH_WORDS:
         replies[-1] += f" The words after {cmd.word.upper()} #{code} were not sent."
     return True
@@ -217,8 +225,10 @@ def _taken(db, person: Person, code: int | None) -> int | None:
 
 def _relay(loaded, conv: Conversation, body: str, now: datetime, out: list[Text]) -> bool:
     conv.last_activity_at = conv.owner_activity_at = now
-    out.append(Text(tx.texter_of(current_app, conv), body, urgent=conv.urgent,
-                    conversation_id=conv.id, to_texter=True))
+    texter = tx.texter_of(current_app, conv)
+    for part in tx.pieces("", body):  # within Twilio's 1,600 characters
+        out.append(Text(texter, part, urgent=conv.urgent, conversation_id=conv.id,
+                        to_texter=True))
     consult.copy_to_consultant(loaded.config, conv, conv.owner, body, out)
     return True
 
@@ -324,8 +334,8 @@ def help_(db, loaded, person, code, body, now, out, replies) -> None:
     replies.append(HELP)
 
 
-def reveal(db, loaded, person, code, body, now, out, replies) -> None:
-    """The only way a texter's number leaves the system: for a welfare check."""
+def reveal(db, loaded, person, code, body, now, out, replies, confirm=False) -> None:
+    """A texter's number for a welfare check: narrow, confirmed, audited (text/reveal.py)."""
     if person.id != CLINICAL_DIRECTOR:
         replies.append(f"REVEAL is for the clinical director only. {MORE}")
         return
@@ -336,10 +346,7 @@ def reveal(db, loaded, person, code, body, now, out, replies) -> None:
     if conv is None:
         replies.append(f"#{code} is not open.")
         return
-    audit.record(db, now, audit.REVEAL, CLINICAL_DIRECTOR,
-                 "urgent conversation" if conv.urgent else "")
-    replies.append(f"#{code} texter's number: {tx.texter_of(current_app, conv)} "
-                   "(this reveal is counted).")
+    revealing.reveal(current_app, db, loaded, conv, confirm, now, replies)
 
 
 HANDLERS = {"yes": take, "pass": pass_on, "done": done, "call": call, "help": help_,

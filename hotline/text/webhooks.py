@@ -8,9 +8,11 @@ else go through the REST API after the transaction commits.
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import phonenumbers
 from flask import Blueprint, current_app, request, url_for
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -24,7 +26,9 @@ from hotline.availability.commands import not_a_peer
 from hotline.text import conversations as tx
 from hotline.text import texter_choices, texter_menu
 from hotline.text.keywords import START_WORDS, STOP_WORDS
-from hotline.crypto import Vault, instance_secret
+from hotline.crypto import Shredded, Vault, instance_secret
+from hotline.keystore import open_store
+from hotline.records import shredding
 from hotline.text.peer_commands import peer_message
 from hotline.text.outbox import Text, send_one, stage
 from hotline.records.retention import forget_at_provider
@@ -42,6 +46,10 @@ STATUS_RANK = {"accepted": 0, "scheduled": 0, "queued": 1, "sending": 2, "sent":
                "delivered": 4, "undelivered": 4, "failed": 4, "read": 5}
 ATTEMPTS = 5
 PICTURE = "[sent a picture; pictures are not passed on]"
+MESSAGE_SID = re.compile(r"(SM|MM)[0-9a-f]{32}")
+NOT_THIS_LINE = ("This number is not a peer support line. Please call or text 988. "
+                 "In an emergency call 911.")
+CLOSED_FOR_GOOD = "That conversation has closed; its texter can no longer be reached. Nothing was sent."
 ALERT_EVERY = timedelta(minutes=5)  # between system-fault alerts to the director, per process
 EMERGENCY = ("We cannot reach a peer right now. Please call or text 988 now. "
              "In an emergency call 911.")
@@ -56,7 +64,9 @@ def _setup(state) -> None:
     """Build the key at start-up, so a bad HOTLINE_SECRET_KEY fails loudly here."""
     app = state.app
     secret = app.config.get("HOTLINE_SECRET_KEY") or instance_secret(Path(app.instance_path))
-    app.extensions["hotline.vault"] = Vault(secret)
+    store = open_store(app.config.get("HOTLINE_KEYSTORE_URL"), Path(app.instance_path))
+    app.extensions["hotline.vault"] = Vault(secret, store, lambda: app.config["HOTLINE_CLOCK"]())
+    shredding.install(app)
 
 
 def _emergency() -> MessagingResponse:
@@ -95,10 +105,21 @@ def _alert_due(app, t: datetime) -> bool:
 def incoming():
     form = request.form
     sid = form.get("MessageSid", "")
-    sender = e164(form.get("From"), rotation().config.program.region)
+    program = rotation().config.program
+    sender = e164(form.get("From"), program.region)
     body = form.get("Body", "")
     resp = MessagingResponse()
-    if not sid or sender is None:
+    if not MESSAGE_SID.fullmatch(sid) or not a_phone(sender):
+        # No SID we could dedupe on, or a short code or an alphanumeric sender (a bank's
+        # alert, a carrier's notice): no conversation, nobody paged, no reply to it.
+        log.info("ignored a text without a message SID or from a non-phone sender")
+        return resp
+    if e164(form.get("To"), program.region) != program.number:
+        # Signed by Twilio, but for another number of the account: not this line's text.
+        # The sender is still a person who may need help, so they are told where to go.
+        log.warning("a text for another number reached /sms/incoming; check the number's "
+                    "Messaging webhook")
+        resp.message(NOT_THIS_LINE)
         return resp
     for attempt in range(ATTEMPTS):
         out: list[Text] = []
@@ -124,6 +145,10 @@ def incoming():
             if attempt == ATTEMPTS - 1:
                 raise
             continue  # SQLite busy: try again
+        except Shredded:
+            # A conversation restored from a copy of the database after it closed: its
+            # key is gone, so there is nobody to relay to and no number to show.
+            out, replies = [], [CLOSED_FOR_GOOD]
         break
     for text in replies:
         # `action` is <Message>'s status callback: it tells us the reply's SID, so Twilio's
@@ -131,6 +156,16 @@ def incoming():
         resp.message(text, action=url_for("sms.status"), method="POST")
     tx.deliver(current_app, out, now())
     return resp
+
+
+def a_phone(number: str | None) -> bool:
+    """A person's phone, not a short code: a possible number in its country."""
+    if not number:
+        return False
+    try:
+        return phonenumbers.is_possible_number(phonenumbers.parse(number))
+    except phonenumbers.NumberParseException:
+        return False
 
 
 def _dispatch(db, sender: str, body: str, out: list[Text], replies: list[str]) -> None:
@@ -200,13 +235,13 @@ def texter_message(db, loaded, number: str, body: str, out: list[Text],
         conv.urgent = True
         replies.append(config.sms.urgent)
         tx.alert_director(app, db, loaded, conv, number, body, t, out)
-    if conv.owner:
-        out.append(Text(config.person(conv.owner).phone, f"#{c}: {body}", urgent=conv.urgent,
-                        conversation_id=conv.id))
+    if conv.owner:  # a long text in parts, each within Twilio's 1,600 characters
+        tx.tell(config, [conv.owner], tx.pieces(f"#{c}: ", body), conv, out)
         consult.copy_to_consultant(config, conv, None, body, out)
     else:  # nobody has it yet: the people deciding see everything the texter says
         tx.tell(config, tx.notified(conv, current_only=True),
-                f"Peer line #{c} (waiting): {body} - reply YES to take #{c}", conv, out)
+                tx.pieces(f"Peer line #{c} (waiting): ", body, f" - reply YES to take #{c}"),
+                conv, out)
 
 
 def clinician_words(config) -> set[str]:

@@ -114,7 +114,7 @@ def test_callout_texts_wait_behind_an_urgent_crisis_text_and_go_ahead_of_routine
     phones.text("+12625550143", "rough shift")  # Alice's notice #1 takes this second
     phones.text("+12625550144", "can't sleep")  # routine notice #2 waits for the rate
     phones.text(DIRECTOR, START)  # the callout's three notices wait too, ahead of #2
-    phones.text(OFFICER, "I have the pills in my hand")  # urgent: ahead of everything
+    phones.text(OFFICER, "I took all my pills, I want to end it")  # urgent: ahead of everything
     for _ in range(7):
         phones.tick(1)
     order = [(s.to, s.body.split(":")[0].lower()) for s in phones.rest.sent if s.sid]

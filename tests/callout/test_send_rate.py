@@ -37,7 +37,7 @@ def test_an_urgent_text_in_the_middle_of_a_callout_goes_next(phones, app):
     phones.text(DIRECTOR, "CALLOUT #critical-incident Line-of-duty death, chapel 06:00")
     phones.tick(1)
     phones.tick(1)  # three callout texts are out, 37 wait
-    phones.text("+12625550143", "I can't do this anymore, I have my gun")
+    phones.text("+12625550143", "I can't do this anymore, I want to end it")
     phones.tick(1)
     phones.tick(1)
     after = [s.body for s in phones.rest.sent if s.sid][3:5]

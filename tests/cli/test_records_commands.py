@@ -86,17 +86,35 @@ def test_stats_as_json_carries_the_threshold_and_the_last_day(hotline, a_year):
 
 def test_stats_chart_writes_a_png(hotline, a_year, tmp_path):
     path = tmp_path / "h1.png"
-    result = hotline("stats", "--from", "2026-01-01", "--to", "2026-06-30", "--chart", str(path))
+    result = hotline("stats", "--period", "2026-Q2", "--chart", str(path))
     assert result.exit_code == 0
     assert f"chart written to {path}" in result.stderr
     data = path.read_bytes()
     assert data.startswith(PNG) and len(data) > len(PNG)
 
 
-def test_stats_for_days_names_the_last_day_included(hotline, a_year):
-    result = hotline("stats", "--from", "2026-05-01", "--to", "2026-05-31")
+def test_stats_for_a_month_names_the_last_day_included(hotline, a_year):
+    result = hotline("stats", "--period", "2026-05")
     assert "2026-05-01 to 2026-05-31, both included." in result.stdout
     assert "2026-06-01" not in result.stdout
+
+
+def test_stats_for_a_quarter_covers_its_three_months(hotline, a_year):
+    result = hotline("stats", "--period", "2026-q2")
+    assert "2026-04-01 to 2026-06-30, both included." in result.stdout
+
+
+def test_stats_refuse_free_ranges_that_could_undo_small_count_hiding(hotline, a_year):
+    # March-May minus 2 March-May would be the one day, and its one contact.
+    result = hotline("stats", "--from", "2026-03-01", "--to", "2026-05-31")
+    assert result.exit_code == 2
+    assert "--from" in result.output  # no such option any more
+
+
+def test_stats_refuse_a_period_that_is_not_a_year_quarter_or_month(hotline):
+    result = hotline("stats", "--period", "2026-03-02")
+    assert result.exit_code == 2
+    assert "a year (2026), a quarter (2026-Q2) or a month (2026-05)" in result.output
 
 
 def test_stats_threshold_comes_from_hotline_stats_k(hotline, a_year, monkeypatch):
@@ -126,16 +144,10 @@ def test_stats_refuses_a_hotline_stats_k_below_two(hotline, monkeypatch):
     assert "HOTLINE_STATS_K must be a whole number of at least 2" in result.output
 
 
-def test_stats_refuses_a_year_and_days_together(hotline):
-    result = hotline("stats", "--year", "2026", "--from", "2026-03-01")
+def test_stats_refuses_a_year_and_a_period_together(hotline):
+    result = hotline("stats", "--year", "2026", "--period", "2026-03")
     assert result.exit_code == 2
-    assert "either --year or --from/--to, not both" in result.output
-
-
-def test_stats_refuses_a_last_day_before_the_first(hotline):
-    result = hotline("stats", "--from", "2026-05-01", "--to", "2026-04-30")
-    assert result.exit_code == 2
-    assert "the last day is before the first" in result.output
+    assert "either --year or --period, not both" in result.output
 
 
 def test_stats_workload_honours_the_format_and_hides_small_counts(hotline, app):
@@ -228,6 +240,7 @@ def test_audit_of_an_empty_period_says_so(hotline, a_trail):
 def test_a_reveal_in_the_audit_names_no_number_and_no_conversation(hotline, app, phones):
     phones.text(OFFICER, "I have my pills lined up")
     phones.text(DIRECTOR, "REVEAL 1")
+    assert OFFICER in phones.text(DIRECTOR, "REVEAL 1 CONFIRM")[0]
     trail = hotline("audit").stdout
     assert "REVEAL: a texter's number shown" in trail
     assert "555" not in trail and "#1" not in trail

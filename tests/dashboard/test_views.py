@@ -117,14 +117,101 @@ def test_five_wrong_passwords_lock_the_name_for_five_minutes(client, clock):
     assert login(client).status_code == 302
 
 
-def test_unknown_names_are_limited_too():
-    throttle = LoginThrottle()
+def test_unknown_names_are_limited_too(dashboard_app):
+    throttle = LoginThrottle(dashboard_app.extensions["hotline.sessions"], b"k")
     t0 = datetime(2026, 1, 1, tzinfo=CHICAGO)
     for i in range(5):
-        assert not throttle.locked("ghost", t0)
-        throttle.failed("ghost", t0 + timedelta(seconds=i))
-    assert throttle.locked("GHOST", t0 + timedelta(minutes=4))
-    assert not throttle.locked("ghost", t0 + timedelta(minutes=6))
+        assert not throttle.locked("ghost", None, t0)
+        throttle.failed("ghost", None, t0 + timedelta(seconds=i))
+    assert throttle.locked("GHOST", None, t0 + timedelta(minutes=4))
+    assert not throttle.locked("ghost", None, t0 + timedelta(minutes=6))
+
+
+def from_address(client, address: str, name: str, password: str = "guess"):
+    return client.post("/dashboard/login", environ_base={"REMOTE_ADDR": address},
+                       data={"csrf_token": csrf(client), "username": name,
+                             "password": password})
+
+
+def test_a_flood_of_made_up_names_does_not_unlock_a_locked_name(client):
+    for _ in range(5):
+        login(client, password="guess")
+    for i in range(60):  # from many addresses, so no address limit gets in the way
+        from_address(client, f"192.0.2.{i + 1}", f"made-up-{i}")
+    assert login(client).status_code == 429
+
+
+def test_a_locked_name_stays_locked_for_every_worker_and_after_a_restart(dashboard_app, client):
+    for _ in range(5):
+        login(client, password="guess")
+    other_worker = create_app({k: dashboard_app.config[k] for k in (
+        "HOTLINE_CONFIG", "DATABASE_URL", "TWILIO_AUTH_TOKENS", "HOTLINE_CLOCK",
+        "HOTLINE_RELOAD_SECONDS", "HOTLINE_INSECURE_DEV", "HOTLINE_DASHBOARD_USERS")},
+        instance_path=dashboard_app.instance_path)
+    try:
+        assert login(other_worker.test_client()).status_code == 429
+    finally:
+        other_worker.extensions["hotline.engine"].dispose()
+
+
+def test_one_address_guessing_many_names_is_locked_out(client):
+    for i in range(20):
+        from_address(client, "198.51.100.7", f"guess-{i}")
+    assert from_address(client, "198.51.100.7", "jsmith", PASSWORD).status_code == 429
+    assert from_address(client, "198.51.100.8", "jsmith", PASSWORD).status_code == 302
+
+
+def test_an_unknown_name_is_checked_against_a_hash_as_costly_as_the_accounts():
+    from werkzeug.security import generate_password_hash
+
+    from hotline.dashboard.accounts import _dummy_hash
+
+    for method in ("scrypt:32768:8:1", "pbkdf2:sha256:600000"):
+        users = parse_users("jsmith:coordinator:" + generate_password_hash("x" * 12,
+                                                                           method=method))
+        assert _dummy_hash(users).split("$", 1)[0] == method
+
+
+def test_logging_out_revokes_the_session_even_for_a_copied_cookie(dashboard_app, signed_in):
+    copied = signed_in.get_cookie("session").value
+    signed_in.post("/dashboard/logout", data={"csrf_token": csrf(signed_in, "/dashboard/now")})
+    thief = dashboard_app.test_client()
+    thief.set_cookie("session", copied)
+    resp = thief.get("/dashboard/now")
+    assert resp.status_code == 302 and resp.location.startswith("/dashboard/login")
+
+
+def test_a_session_ends_twelve_hours_after_sign_in_however_busy(signed_in, clock):
+    for _ in range(12 * 3):  # a page every 20 minutes: never idle
+        clock.advance(20 * 60)
+        assert signed_in.get("/dashboard/now").status_code == 200
+    clock.advance(20 * 60)
+    resp = signed_in.get("/dashboard/now")
+    assert resp.status_code == 302 and "expired=1" in resp.location
+
+
+def test_session_cookies_are_secure_when_the_public_url_is_https(tmp_path, rotation_file,
+                                                                 database_url, clock):
+    app = create_app({"HOTLINE_CONFIG": str(rotation_file), "DATABASE_URL": database_url,
+                      "TWILIO_AUTH_TOKENS": [TOKEN], "HOTLINE_CLOCK": clock,
+                      "HOTLINE_RELOAD_SECONDS": 0, "HOTLINE_DASHBOARD_USERS": USERS,
+                      "HOTLINE_PUBLIC_URL": "https://hotline.example.org"},
+                     instance_path=str(tmp_path / "instance"))
+    try:
+        resp = login(app.test_client())
+        assert resp.status_code == 302
+        assert "Secure" in resp.headers["Set-Cookie"]
+    finally:
+        app.extensions["hotline.engine"].dispose()
+
+
+@pytest.mark.parametrize("target", ["/dashboard/schedule\r\nSet-Cookie: x=1",
+                                    "/dashboard/schedule\nLocation: https://evil.example/"])
+def test_a_next_with_a_line_break_is_refused_cleanly(client, target):
+    resp = login(client, next=target)
+    assert resp.status_code == 302 and resp.location == "/dashboard/now"
+    assert "Set-Cookie: x" not in str(resp.headers) and "evil" not in str(resp.headers)
+    assert client.get("/dashboard/login", query_string={"next": target}).status_code in (200, 302)
 
 
 def test_a_post_without_the_csrf_token_is_refused(signed_in):
@@ -374,24 +461,37 @@ def test_statistics_default_to_this_year_with_small_cells_suppressed(signed_in, 
                *[(4, "voice", "peer")] * 10, *[(4, "text", "peer")] * 2)
     html = page(signed_in, "/dashboard/statistics")
     words = text_of(html)
-    assert "2026-01-01 to 2026-12-31" in words
+    assert "2026: 2026-01-01 to 2026-12-31" in words
     assert "2026-03 hidden 0 hidden" in words  # one call in March: never shown as 1
     assert "2026-04 hidden hidden hidden" in words  # hidden with it, or subtraction finds it
     assert "Contacts 13" in words and "Answered by a person 100%" in words
-    assert 'src="/dashboard/statistics/chart.png?from=2026-01-01&amp;to=2026-12-31"' in html
+    assert 'src="/dashboard/statistics/chart.png?period=2026"' in html
 
 
-def test_statistics_for_a_chosen_period(signed_in, dashboard_app):
+def test_statistics_for_a_chosen_month(signed_in, dashboard_app):
     add_events(dashboard_app, *[(3, "voice", "peer")] * 4, *[(5, "voice", "peer")] * 7)
-    words = text_of(page(signed_in, "/dashboard/statistics?from=2026-05-01&to=2026-05-31"))
-    assert "2026-05 7 0 7" in words and "2026-03" not in words
-    bad = text_of(page(signed_in, "/dashboard/statistics?from=2026-05-01&to=2026-04-01"))
-    assert "Could not use that period" in bad and "2026-01-01 to 2026-12-31" in bad
+    words = text_of(page(signed_in, "/dashboard/statistics?period=2026-05"))
+    assert "2026-05 7 0 7" in words and "2026-03 4 0 4" not in words
+    bad = text_of(page(signed_in, "/dashboard/statistics?period=2026-13"))
+    assert "Could not use that period" in bad and "2026: 2026-01-01 to 2026-12-31" in bad
+
+
+def test_statistics_refuse_two_free_ranges_that_could_be_subtracted(signed_in, dashboard_app):
+    # 1 March-31 May minus 2 March-31 May would isolate 1 March and its single contact.
+    add_events(dashboard_app, (3, "voice", "peer"), *[(4, "voice", "peer")] * 5)
+    words = text_of(page(signed_in, "/dashboard/statistics?from=2026-03-01&to=2026-05-31"))
+    assert "by year, quarter or month only" in words
+    assert "2026: 2026-01-01 to 2026-12-31" in words  # this year, not the range asked for
+
+
+def test_the_statistics_chart_takes_the_same_fixed_periods(signed_in, dashboard_app):
+    add_events(dashboard_app, *[(6, "voice", "peer")] * 5)
+    assert signed_in.get("/dashboard/statistics/chart.png?period=2026-Q2").status_code == 200
 
 
 def test_statistics_chart_is_a_png(signed_in, dashboard_app):
     add_events(dashboard_app, *[(6, "voice", "peer")] * 5)
-    resp = signed_in.get("/dashboard/statistics/chart.png?from=2026-01-01&to=2026-12-31")
+    resp = signed_in.get("/dashboard/statistics/chart.png?period=2026")
     assert resp.status_code == 200 and resp.mimetype == "image/png"
     assert resp.data.startswith(b"\x89PNG\r\n\x1a\n")
 

@@ -197,3 +197,17 @@ def test_after_a_fast_forward_and_a_restart_the_next_text_still_reaches_the_peer
         line.receives("officer", "Thanks for reaching out.")
         wait_for("alice's phone shows the second officer's notice",
                  lambda: any("need to talk" in t for t in line.thread("alice")), line.log)
+
+
+@pytest.mark.parametrize("half", [{"TWILIO_ACCOUNT_SID": "AC" + "3f9a" * 8},
+                                  {"TWILIO_AUTH_TOKEN": "0c1d" * 8}],
+                         ids=["account-without-token", "token-without-account"])
+def test_make_run_with_half_the_credentials_stops_instead_of_using_the_public_token(half):
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN")} | half
+    # -o: never rebuild .venv here; the check comes before anything starts.
+    done = subprocess.run(["make", "-s", "-o", ".venv/.installed", "run"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert "set both (a real line), or neither (the simulator)" in done.stderr
+    assert "Router on" not in done.stdout

@@ -4,6 +4,7 @@ a fake Twilio REST API over real HTTP (TWILIO_API_BASE)."""
 from __future__ import annotations
 
 import json
+import os
 import threading
 
 import pytest
@@ -195,3 +196,14 @@ def test_doctor_warns_when_the_secret_key_is_not_set(deployment, monkeypatch):
     assert "secret:    WARNING HOTLINE_SECRET_KEY is not set" in result.output
     assert "secret:" not in CliRunner().invoke(cli, ["doctor"],
                                                env={"HOTLINE_SECRET_KEY": "x" * 32}).output
+
+
+def test_public_health_shows_statuses_but_no_path_problem_or_peer(app, rotation_file):
+    rotation_file.write_text(rotation_file.read_text().replace("shift: 1w", "shfit: 1w", 1))
+    later = rotation_file.stat().st_mtime + 5
+    os.utime(rotation_file, (later, later))
+    body = app.test_client().get("/health").get_json()
+    assert body["status"] == "degraded" and body["config"]["valid"] is False
+    text = json.dumps(body)
+    for secret in (str(rotation_file), "rotation.yaml", "shfit", "primary", "alice", "instance"):
+        assert secret not in text, secret

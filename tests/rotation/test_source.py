@@ -1,6 +1,8 @@
 """The running app reloads the rotation file and never trades a good one for a broken one."""
 from __future__ import annotations
 
+from hotline.ops.health import report
+
 import os
 
 from hotline.app import create_app
@@ -24,9 +26,8 @@ def test_a_broken_edit_is_refused_and_the_last_good_rotation_keeps_serving(app, 
     source = app.extensions["hotline.rotation"]
     rotation_file.write_text(ROTATION.replace("shift: 1w", "shfit: 1w", 1))
     touch_later(rotation_file)
-    body = app.test_client().get("/health").get_json()
-    assert body["status"] == "degraded"
-    problems = "\n".join(body["config"]["problems"])
+    assert app.test_client().get("/health").get_json()["status"] == "degraded"
+    problems = "\n".join(report(app)[0]["config"]["problems"])  # what hotline doctor shows
     assert "unknown key 'shfit' in rotation 'primary'; did you mean 'shift'?" in problems
     assert source.current().config.peers["alice"].name == "Alice"
 

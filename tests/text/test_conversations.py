@@ -184,12 +184,14 @@ def test_texter_new_peer_and_stop(phones):
 
 
 def test_reveal_only_for_the_clinical_director_and_counted(phones, app):
-    phones.text(OFFICER, "hello")
+    phones.text(OFFICER, "I have my pills lined up")
     assert "clinical director only" in phones.text(ALICE, "REVEAL #1")[0]
-    assert phones.text(DIRECTOR, "REVEAL #1")[0] == \
-        f"#1 texter's number: {OFFICER} (this reveal is counted)."
-    [audit] = rows(app, AuditEvent)
-    assert (audit.action, audit.actor) == ("reveal", "clinical_director")
+    assert "CONFIRM" in phones.text(DIRECTOR, "REVEAL #1")[0]
+    assert phones.text(DIRECTOR, "REVEAL #1 CONFIRM")[0] == \
+        f"#1 texter's number: {OFFICER} (this reveal is audited)."
+    # The urgent words also paged the clinician: that is in the trail too.
+    [audit] = [a for a in rows(app, AuditEvent) if a.action == "reveal"]
+    assert audit.actor == "clinical_director"
     assert OFFICER not in audit.detail and "0142" not in audit.detail
 
 

@@ -160,7 +160,8 @@ def test_a_conversation_sealed_with_an_old_key_does_not_stop_other_escalations(p
     from hotline.crypto import Vault
 
     phones.text(OFFICER, "first")
-    app.extensions["hotline.vault"] = Vault("a-new-secret-key-after-rotation")
+    old = app.extensions["hotline.vault"]
+    app.extensions["hotline.vault"] = Vault("a-new-secret-key-after-rotation", old.store, old.clock)
     phones.text("+12625550143", "second")
     phones.tick(5 * 60)  # both first steps time out; #1 can no longer be read
     assert phones.inbox(CAROL)[-1].startswith("Peer line #2: an officer has waited")
@@ -172,7 +173,8 @@ def test_a_queued_text_sealed_with_an_old_key_is_dropped_and_the_clock_goes_on(p
 
     phones.rest.fail_next(1)  # Twilio fails: the notice to alice waits in the outbox
     phones.text(OFFICER, "first")
-    app.extensions["hotline.vault"] = Vault("a-new-secret-key-after-rotation")
+    old = app.extensions["hotline.vault"]
+    app.extensions["hotline.vault"] = Vault("a-new-secret-key-after-rotation", old.store, old.clock)
     phones.text("+12625550143", "second")
     phones.tick(5 * 60)  # the old notice cannot be read; #2's escalation still goes out
     assert rows(app, Outbox) == []

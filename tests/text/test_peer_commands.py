@@ -156,9 +156,10 @@ def test_a_peers_own_stop_and_start_never_reach_her_texter(phones):
 
 
 def test_the_director_reveals_without_typing_the_hash(phones):
-    phones.text(OFFICER, "rough night")
-    assert phones.text(DIRECTOR, "reveal 1") == [
-        f"#1 texter's number: {OFFICER} (this reveal is counted)."]
+    phones.text(OFFICER, "I have my pills lined up")
+    phones.text(DIRECTOR, "reveal 1")
+    assert phones.text(DIRECTOR, "reveal 1 confirm") == [
+        f"#1 texter's number: {OFFICER} (this reveal is audited)."]
 
 
 def test_reveal_without_a_code_asks_the_director_which(phones):
