@@ -191,8 +191,6 @@ def stepped_out(at: datetime) -> tuple[dict[str, datetime | None], str | None]:
 @config_option
 @click.option("--at", "at_text", metavar="TIME", help='local time, e.g. "2026-12-25 09:00" '
                                                       "(default: now)")
-
-
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
 def oncall(config_path, at_text, as_json):
     """Who each escalation step would reach at a time (and, with $DATABASE_URL, who has
@@ -246,8 +244,6 @@ def _period(config: Config, start_text: str | None, days: int) -> tuple[datetime
 @config_option
 @click.option("--days", default=14, show_default=True, type=click.IntRange(min=1),
               help="how many days to show")
-
-
 @click.option("--from", "start_text", metavar="DATE", help="first day (default: today)")
 @weeks_option
 def schedule(config_path, days, start_text, weeks):

@@ -173,8 +173,6 @@ def test_several_errors_are_reported_together_in_line_order():
      "a quote on this line or the one above is missing"),
 ], ids=["tab", "indentation", "no_space_after_colon", "colon_in_a_value", "unclosed_list",
         "unclosed_quote"])
-
-
 def test_a_yaml_mistake_is_explained_in_plain_words_with_the_parsers_own_after_it(
         old, new, line, plain):
     [problem] = problems(edited((old, new)))
@@ -201,8 +199,6 @@ def test_a_missing_space_after_a_colon_inside_braces_says_so_without_the_value()
     ('555-0103"}\n', '555-0103"}\n  - {id: dan, name: Dan D, phone: "262.555.0102"}\n',
      "262.555.0102", "has the same phone number as 'bob'"),
 ], ids=["peer", "program", "director", "fallback", "duplicate"])
-
-
 def test_messages_never_contain_the_phone_number(old, new, bad, why):
     found = problems(edited((old, new)))
     assert any(why in p.message for p in found)
@@ -216,8 +212,6 @@ def test_messages_never_contain_the_phone_number(old, new, bad, why):
     ("{id: ann,", '{id: "(262) 555-0101",', "(262) 555-0101"),
     ("[ann, bob]", '[ann, "262-555-0102"]', "262-555-0102"),
 ], ids=["in_notify", "as_peer_id", "in_rotation_peers"])
-
-
 def test_phone_number_typed_where_a_name_belongs_is_not_echoed(old, new, bad):
     with pytest.raises(ConfigError) as caught:
         parse(edited((old, new)), "test.yaml")
@@ -316,8 +310,6 @@ def test_the_callout_section_is_read():
     ("callout: {close_after: 5m}", 24, "callout close_after should be at least 30m"),
     ("callout: {alowed: [ann]}", 11, "unknown key 'alowed' in callout; did you mean 'allowed'?"),
 ])
-
-
 def test_a_bad_callout_section_is_refused_at_its_line(section, column, phrase):
     line = TEAM.count("\n") + 1
     found = problem_at(problems(TEAM + section + "\n"), line, column)
