@@ -49,6 +49,9 @@ def settings_from_env(instance: Path) -> dict:
         "HOTLINE_DASHBOARD_IDLE_MINUTES": float(os.environ.get("HOTLINE_DASHBOARD_IDLE_MINUTES", "30")),
         # The local phone simulator at /simulator (docs/simulator.md); `make run` turns it on.
         "HOTLINE_SIMULATOR": _env_flag("HOTLINE_SIMULATOR"),
+        # Seconds from a webhook's arrival to its answer, whatever the database does
+        # (hotline/deadlines.py). Twilio gives up at 15 s; an officer hears silence.
+        "HOTLINE_WEBHOOK_BUDGET": float(os.environ.get("HOTLINE_WEBHOOK_BUDGET", "2")),
     }
 
 
@@ -75,7 +78,11 @@ def create_app(settings: dict | None = None, instance_path: str | None = None,
         check_every=app.config["HOTLINE_RELOAD_SECONDS"],
     )
     app.extensions["hotline.rotation"].on_reload(lambda loaded: _audit_reload(app, loaded))
-    engine = make_engine(app.config["DATABASE_URL"])
+    # A web process bounds every database wait by the webhook budget; the clock and
+    # maintenance commands (HOTLINE_MAINTENANCE) answer nobody and may wait longer.
+    maintenance = not serving or app.config.get("HOTLINE_MAINTENANCE")
+    engine = make_engine(app.config["DATABASE_URL"],
+                         None if maintenance else app.config["HOTLINE_WEBHOOK_BUDGET"])
     app.extensions["hotline.engine"] = engine
     app.extensions["hotline.sessions"] = make_sessions(engine)
     try:

@@ -13,9 +13,10 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, request, url_for
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from twilio.twiml.messaging_response import MessagingResponse
 
+from hotline.deadlines import after_answer, in_background
 from hotline.text import conversations as tx
 from hotline.text.keywords import START_WORDS, STOP_WORDS
 from hotline.crypto import Vault, instance_secret
@@ -34,7 +35,7 @@ bp = Blueprint("sms", __name__, url_prefix="/sms")
 FINAL = {"undelivered", "failed"}
 STATUS_RANK = {"accepted": 0, "scheduled": 0, "queued": 1, "sending": 2, "sent": 3,
                "delivered": 4, "undelivered": 4, "failed": 4, "read": 5}
-ATTEMPTS = 5
+RACE_ATTEMPTS = 3
 ALERT_EVERY = timedelta(minutes=5)  # between system-fault alerts to the director, per process
 EMERGENCY = ("We cannot reach a peer right now. Please call or text 988 now. "
              "In an emergency call 911.")
@@ -60,16 +61,23 @@ def _emergency() -> MessagingResponse:
     loaded = last_good()
     resp.message(EMERGENCY if loaded is None else EMERGENCY_CALL_US)
     if loaded is not None and _alert_due(current_app, now()):
-        # Straight to Twilio: the rate limit, the retry queue and the SID record all
-        # live in the database that may be what is broken.
-        try:
-            send_one(current_app, loaded.config.program.number,
-                     Text(loaded.config.clinical_director.phone,
-                          "Peer line: texts could not be routed (system fault). Texters are "
-                          "told to call the line or 988. Please check the router.", urgent=True))
-        except Exception:  # noqa: BLE001 - already on the emergency path
-            log.exception("could not alert the clinical director")
+        # Straight to Twilio, on a thread of its own so the texter's answer never waits
+        # for it: the rate limit, the retry queue and the SID record all live in the
+        # database that may be what is broken.
+        app = current_app._get_current_object()
+        alert = Text(loaded.config.clinical_director.phone,
+                     "Peer line: texts could not be routed (system fault). Texters are "
+                     "told to call the line or 988. Please check the router.", urgent=True)
+        program = loaded.config.program.number
+        in_background(app, lambda: _alert(app, program, alert), "hotline-fault-alert")
     return resp
+
+
+def _alert(app, program: str, alert: Text) -> None:
+    try:
+        send_one(app, program, alert)
+    except Exception:  # noqa: BLE001 - already on the emergency path
+        log.exception("could not alert the clinical director")
 
 
 def _alert_due(app, t: datetime) -> bool:
@@ -93,7 +101,10 @@ def incoming():
     resp = MessagingResponse()
     if not sid or sender is None:
         return resp
-    for attempt in range(ATTEMPTS):
+    # Retried only when two texts from one new number race to open its conversation:
+    # that clash answers in milliseconds. A busy or stalled database is not retried
+    # (five waits would add up past Twilio's limit): the emergency answer goes out.
+    for attempt in range(RACE_ATTEMPTS):
         out: list[Text] = []
         replies: list[str] = []
         try:
@@ -110,19 +121,18 @@ def incoming():
                 if db.get(InboundMessage, sid) is not None:
                     log.info("duplicate webhook for a text; already handled")
                     return resp
-            if attempt == ATTEMPTS - 1:
+            if attempt == RACE_ATTEMPTS - 1:
                 raise  # the emergency route answers: never a silent empty reply
             continue  # the same new number texting twice at once: the retry finds it open
-        except OperationalError:
-            if attempt == ATTEMPTS - 1:
-                raise
-            continue  # SQLite busy: try again
         break
     for text in replies:
         # `action` is <Message>'s status callback: it tells us the reply's SID, so Twilio's
         # copy (the texter's number, and for REVEAL the number in the text) is deleted too.
         resp.message(text, action=url_for("sms.status"), method="POST")
-    tx.deliver(current_app, out, now())
+    if out:
+        # Staged in the outbox with the decision; handed to Twilio once the answer is out.
+        app, t = current_app._get_current_object(), now()
+        after_answer(lambda: tx.deliver(app, out, t))
     return resp
 
 
