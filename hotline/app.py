@@ -100,10 +100,11 @@ def create_app(settings: dict | None = None, instance_path: str | None = None,
     from hotline.ops import health
     from hotline.text import webhooks as sms
     from hotline.voice import calls as voice
+    from hotline.voice import voicemail
     from hotline import dashboard
     app.register_blueprint(health.bp)
     app.register_blueprint(voice.bp)
-    app.register_blueprint(voice.voicemail.bp)
+    app.register_blueprint(voicemail.bp)
     app.register_blueprint(sms.bp)
     app.register_blueprint(dashboard.bp)  # coordinator pages; see docs/dashboard.md
     if app.config.get("HOTLINE_SIMULATOR"):

@@ -8,7 +8,6 @@ else go through the REST API after the transaction commits.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
 from pathlib import Path
 
 from flask import Blueprint, current_app, request, url_for
@@ -16,12 +15,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from twilio.twiml.messaging_response import MessagingResponse
 
-from hotline.deadlines import after_answer, in_background
+from hotline import fault_alert
+from hotline.deadlines import after_answer
 from hotline.text import conversations as tx
 from hotline.text.keywords import START_WORDS, STOP_WORDS
 from hotline.crypto import Vault, instance_secret
 from hotline.text.peer_commands import peer_message
-from hotline.text.outbox import Text, send_one, stage
+from hotline.text.outbox import Text, stage
 from hotline.records.retention import forget_at_provider
 from hotline.store import Conversation, InboundMessage, Notice
 from hotline.webhooks import e164, last_good, now, rotation, transaction, twilio_webhook
@@ -36,7 +36,7 @@ FINAL = {"undelivered", "failed"}
 STATUS_RANK = {"accepted": 0, "scheduled": 0, "queued": 1, "sending": 2, "sent": 3,
                "delivered": 4, "undelivered": 4, "failed": 4, "read": 5}
 RACE_ATTEMPTS = 3
-ALERT_EVERY = timedelta(minutes=5)  # between system-fault alerts to the director, per process
+ALERT_EVERY = fault_alert.ALERT_EVERY  # between system-fault alerts to the director, per process
 EMERGENCY = ("We cannot reach a peer right now. Please call or text 988 now. "
              "In an emergency call 911.")
 # With a rotation in memory the voice line still reaches the clinical director even
@@ -60,35 +60,10 @@ def _emergency() -> MessagingResponse:
     resp = MessagingResponse()
     loaded = last_good()
     resp.message(EMERGENCY if loaded is None else EMERGENCY_CALL_US)
-    if loaded is not None and _alert_due(current_app, now()):
-        # Straight to Twilio, on a thread of its own so the texter's answer never waits
-        # for it: the rate limit, the retry queue and the SID record all live in the
-        # database that may be what is broken.
-        app = current_app._get_current_object()
-        alert = Text(loaded.config.clinical_director.phone,
-                     "Peer line: texts could not be routed (system fault). Texters are "
-                     "told to call the line or 988. Please check the router.", urgent=True)
-        program = loaded.config.program.number
-        in_background(app, lambda: _alert(app, program, alert), "hotline-fault-alert")
+    if loaded is not None:
+        fault_alert.alert_director(current_app._get_current_object(), loaded.config,
+                                   fault_alert.SYSTEM_FAULT, now())
     return resp
-
-
-def _alert(app, program: str, alert: Text) -> None:
-    try:
-        send_one(app, program, alert)
-    except Exception:  # noqa: BLE001 - already on the emergency path
-        log.exception("could not alert the clinical director")
-
-
-def _alert_due(app, t: datetime) -> bool:
-    """One alert per web process per ALERT_EVERY: an outage that turns every text
-    away must wake the director once, not page them for each text. Kept in memory,
-    since the database may be what is broken."""
-    last = app.extensions.get("hotline.fault_alerted_at")
-    if last is not None and t - last < ALERT_EVERY:
-        return False
-    app.extensions["hotline.fault_alerted_at"] = t
-    return True
 
 
 @bp.post("/incoming")

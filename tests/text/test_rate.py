@@ -1,7 +1,6 @@
 """A burst stays within the program number's send rate, and urgent texts go first."""
 from __future__ import annotations
 
-import pytest
 
 from tests.conftest import ALICE, BOB, DIRECTOR, OFFICER
 from tests.sms_fixtures import phones  # noqa: F401 - fixture
