@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import (JSON, Boolean, DateTime, Integer, MetaData, String, create_engine,
-                        event)
+from sqlalchemy import (JSON, Boolean, DateTime, Index, Integer, MetaData, String,
+                        create_engine, event)
 from sqlalchemy import false as sa_false
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
@@ -71,6 +71,9 @@ class Call(Base):
     # as on a call (never rung for another), and not counted in the statistics.
     text_bridge: Mapped[bool] = mapped_column(Boolean, default=False,
                                               server_default=sa_false())
+
+    # Every answer asks who is on a bridged call (voice/answer.py): no scan of every row.
+    __table_args__ = (Index("ix_calls_bridged_accepted_by", "bridged", "accepted_by"),)
 
 
 class StatEvent(Base):

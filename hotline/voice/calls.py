@@ -18,7 +18,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from hotline.rotation.model import CLINICAL_DIRECTOR, Config
 from hotline.routing import Contact, GiveUp, first_attempt, next_ring, step_number
-from hotline.voice import failsafe
+from hotline.voice import answer, failsafe
 from hotline.voice.failsafe import fallback_twiml
 from hotline.voice.verbs import dial_out, say
 from hotline.records.retention import forget_at_provider
@@ -31,8 +31,7 @@ log = logging.getLogger(__name__)
 bp = Blueprint("voice", __name__, url_prefix="/voice")
 
 FINAL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
-# A call row older than Twilio's longest <Dial> (4 h) cannot be a live bridge.
-STALE = timedelta(hours=4)
+STALE = answer.STALE
 WHISPER_WAIT = 6  # seconds a peer has to press a key; short, the caller is waiting
 
 
@@ -87,6 +86,17 @@ def incoming():
 def _answer(loaded, sid: str, t: datetime) -> VoiceResponse:
     config = loaded.config
     resp = VoiceResponse()
+    if not config.voice.menu:
+        # The common case in one round trip (voice/answer.py); else the full path below.
+        caller = e164(request.form.get("From"), config.program.region)
+        ring = answer.first_ring(current_app.extensions["hotline.engine"], loaded, sid,
+                                 caller, t)
+        if ring is not None:
+            say(resp, config, config.voice.greeting)
+            call = Call(call_sid=sid, started_at=t, attempt=ring.attempt,
+                        tried=[[ring.attempt, p.id] for p in ring.people],
+                        ringing=[p.id for p in ring.people])
+            return _dial(resp, config, call, ring.ring, first=True)
     with transaction() as db:
         call = db.get(Call, sid, with_for_update=True)
         retried = call is not None and bool(call.ringing) and not call.accepted_by
