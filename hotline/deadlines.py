@@ -10,15 +10,16 @@ a reply the kernel has acknowledged. So two layers:
 
 - the engine's settings (`engine_options`), so a stuck connection ends on its own
   and a pool checkout never waits longer than the budget;
-- `answer_within`: the view runs on a worker thread and the request waits for it
-  at most the budget minus a margin; past that the emergency answer (built from
-  memory only) goes out, and the worker's database socket is shut so its thread
-  and its pooled connection end too. After such a timeout the next requests of
-  this process take the emergency answer at once for BREAKER_OPEN, instead of each
-  waiting out the budget, so a hung database cannot tie up every worker.
+- `answer_within`: the view runs under a watchdog (one thread per process). Past
+  the budget minus a margin, the watchdog shuts the view's database sockets, so its
+  blocked read fails at once and the emergency answer (built from memory only) goes
+  out; a new connection is waited for only until the deadline (`do_connect` on a
+  helper thread). After such a timeout the next requests of this process take the
+  emergency answer at once for BREAKER_OPEN, instead of each waiting out the
+  budget, so a hung database cannot tie up every worker.
 
-Work a view hands to `after_answer` (sending texts) runs on the worker thread after
-the answer is on its way: a webhook never waits on Twilio.
+Work a view hands to `after_answer` (sending texts) runs on a small pool of threads
+after the answer is on its way: a webhook never waits on Twilio.
 """
 from __future__ import annotations
 
@@ -27,9 +28,10 @@ import math
 import socket
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextvars import ContextVar
 
-from flask import copy_current_request_context, current_app
+from flask import current_app
 from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
 
@@ -42,6 +44,7 @@ BREAKER_OPEN = 5.0  # seconds the emergency answer is given at once after a time
 # Maintenance work (the clock, the CLI) answers nobody on the phone; its statements
 # may take longer, but a hung server must still not stop it for ever.
 MAINTENANCE_STATEMENT = 30.0
+BACKGROUND_THREADS = 8  # per process: texts handed to Twilio after the answers
 
 # The DBAPI connections the current worker thread has checked out, to shut on timeout.
 _sockets: ContextVar[list | None] = ContextVar("hotline_db_sockets", default=None)
@@ -101,6 +104,10 @@ def install(engine, budget_s: float | None) -> None:
                 cur.execute("SET idle_in_transaction_session_timeout = 60000")
             dbapi_conn.commit()
 
+        @event.listens_for(engine, "do_connect")
+        def _connect(dialect, _record, cargs, cparams):
+            return connect_within_budget(dialect, cargs, cparams)
+
     @event.listens_for(engine, "checkout")
     def _track(dbapi_conn, _record, _proxy):
         held = _sockets.get()
@@ -129,104 +136,176 @@ def _shut(dbapi_conn) -> None:
 
 # -- the request --------------------------------------------------------------------------
 
-class _Work:
-    def __init__(self):
-        self.answered = threading.Event()
-        self.result = None
-        self.error: BaseException | None = None
-        self.after: list = []
+class _Watch:
+    """One webhook under the watchdog: its deadline and the connections it holds."""
+
+    def __init__(self, deadline: float):
+        self.deadline = deadline
         self.sockets: list = []
+        self.after: list = []
+        self.timed_out = False
 
 
-_current: ContextVar[_Work | None] = ContextVar("hotline_work", default=None)
+_watch: ContextVar[_Watch | None] = ContextVar("hotline_watch", default=None)
+
+
+class _Watchdog:
+    """One thread per process. A webhook past its deadline has its database sockets
+    shut under it: psycopg's blocked read returns at once with an error, and the
+    view fails into the emergency answer on its own thread. (A thread per request
+    would cost more than the database round trip it guards.)"""
+
+    TICK = 0.05
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.active: set[_Watch] = set()
+        self.thread: threading.Thread | None = None
+
+    def add(self, watch: _Watch) -> None:
+        with self.lock:
+            self.active.add(watch)
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self._run, name="hotline-watchdog",
+                                               daemon=True)
+                self.thread.start()
+
+    def remove(self, watch: _Watch) -> None:
+        with self.lock:
+            self.active.discard(watch)
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(self.TICK)
+            now = time.monotonic()
+            with self.lock:
+                late = [w for w in self.active if w.deadline <= now and not w.timed_out]
+            for watch in late:
+                watch.timed_out = True
+                for conn in list(watch.sockets):
+                    _shut(conn)
+
+
+_watchdog = _Watchdog()
 
 
 def after_answer(fn) -> None:
-    """Run `fn()` once the answer has been handed back (in the webhook's worker
-    thread); outside a webhook, at once."""
-    work = _current.get()
-    if work is None:
+    """Run `fn()` once the answer has been handed back, on the process's small pool of
+    sender threads; outside a webhook, at once."""
+    watch = _watch.get()
+    if watch is None:
         fn()
     else:
-        work.after.append(fn)
+        watch.after.append(fn)
 
 
 def answer_within(view, emergency):
-    """The view's answer if it comes within the budget, else the emergency answer.
-    An exception in the view also gives the emergency answer."""
+    """The view's answer, or the emergency answer when the view fails or the database
+    does not answer within the budget. After a timeout this process answers from
+    memory at once for BREAKER_OPEN."""
     app = current_app._get_current_object()
     breaker = app.extensions.setdefault("hotline.breaker", {"open_until": 0.0})
     if time.monotonic() < breaker["open_until"]:
         return emergency()
-    work = _Work()
+    watch = _Watch(time.monotonic() + max(0.05, budget(app) - MARGIN))
+    token, held = _watch.set(watch), _sockets.set(watch.sockets)
+    _watchdog.add(watch)
+    try:
+        result = _once_more_if_dropped(view, watch)
+    except Exception:
+        if watch.timed_out:
+            breaker["open_until"] = time.monotonic() + BREAKER_OPEN
+            log.error("the database did not answer within the webhook budget (%.1f s); "
+                      "answering from memory for the next %.0f s", budget(app), BREAKER_OPEN)
+        raise
+    finally:
+        _watchdog.remove(watch)
+        _watch.reset(token)
+        _sockets.reset(held)
+    for fn in watch.after:
+        in_background(app, fn, "after a webhook's answer")
+    return result
 
-    @copy_current_request_context
-    def run():
-        _current.set(work)
-        _sockets.set(work.sockets)
+
+def connect_within_budget(dialect, cargs, cparams):
+    """A new connection (do_connect): made on a helper thread and waited for only until
+    the webhook's deadline, since libpq's connect_timeout cannot go below 2 s and a
+    hung server would otherwise hold the webhook that long. None: connect as usual."""
+    watch = _watch.get()
+    if watch is None:
+        return None
+    box: dict = {}
+    lock = threading.Lock()
+
+    def connect():
         try:
-            work.result = _once_more_if_dropped(view)
-        except BaseException as exc:  # noqa: BLE001 - reported by the request thread
-            work.error = exc
-        finally:
-            work.answered.set()
-        for fn in work.after:
-            try:
-                fn()
-            except BaseException:  # noqa: BLE001 - the answer is already out; the staged
-                # texts wait in the outbox for the clock
-                log.exception("work after a webhook's answer failed")
+            conn = dialect.connect(*cargs, **cparams)
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+            box["error"] = exc
+            return
+        with lock:
+            if box.get("abandoned"):
+                conn.close()  # nobody is waiting for it any more
+            else:
+                box["conn"] = conn
 
-    thread = threading.Thread(target=run, name="hotline-webhook", daemon=True)
-    thread.start()
-    _register(app, thread)
-    if not work.answered.wait(max(0.05, budget(app) - MARGIN)):
-        breaker["open_until"] = time.monotonic() + BREAKER_OPEN
-        log.error("the database did not answer within the webhook budget (%.1f s); "
-                  "answering from memory for the next %.0f s", budget(app), BREAKER_OPEN)
-        for conn in list(work.sockets):
-            _shut(conn)
-        return emergency()
-    if work.error is not None:
-        raise work.error
-    return work.result
+    helper = threading.Thread(target=connect, name="hotline-connect", daemon=True)
+    helper.start()
+    helper.join(max(0.0, watch.deadline - time.monotonic()))
+    with lock:
+        if "conn" in box:
+            return box["conn"]
+        if "error" in box:
+            raise box["error"]
+        box["abandoned"] = True
+    watch.timed_out = True
+    raise dialect.loaded_dbapi.OperationalError(
+        "the database did not accept a connection within the webhook budget")
 
 
-def _once_more_if_dropped(view):
+def _once_more_if_dropped(view, watch: _Watch):
     """Without a pre-ping on every checkout, a connection the server dropped (restart,
     failover) is found out by the first statement on it; the pool then throws away
-    its connections and the view runs once more, on a fresh one."""
+    its connections and the view runs once more, on a fresh one. Not after a timeout:
+    the watchdog's own shut looks like a drop too."""
     try:
         return view()
     except DBAPIError as exc:
-        if not exc.connection_invalidated:
+        if not exc.connection_invalidated or watch.timed_out:
             raise
         log.warning("a pooled database connection had been dropped; retrying once")
         return view()
 
 
-def in_background(app, fn, name: str) -> None:
-    """Best-effort work that must not hold up an answer (the fault alert)."""
-    thread = threading.Thread(target=fn, name=name, daemon=True)
-    thread.start()
-    _register(app, thread)
+_pool_lock = threading.Lock()
 
 
-_threads_lock = threading.Lock()
+def in_background(app, fn, what: str) -> None:
+    """Work that must not hold up an answer (texts to Twilio, the fault alert), on a
+    small pool of threads kept for the life of the process."""
+    with _pool_lock:
+        pool = app.extensions.get("hotline.background")
+        if pool is None:
+            pool = app.extensions["hotline.background"] = ThreadPoolExecutor(
+                max_workers=BACKGROUND_THREADS, thread_name_prefix="hotline-background")
+        pending = app.extensions.setdefault("hotline.pending", set())
+        pending.difference_update([f for f in pending if f.done()])
 
+    def run():
+        try:
+            with app.app_context():
+                fn()
+        except BaseException:  # noqa: BLE001 - the answer is already out; staged texts
+            log.exception("%s failed", what)  # wait in the outbox for the clock
 
-def _register(app, thread: threading.Thread) -> None:
-    with _threads_lock:
-        threads = app.extensions.setdefault("hotline.webhook_threads", set())
-        threads.difference_update([t for t in threads if not t.is_alive()])
-        threads.add(thread)
+    future = pool.submit(run)
+    with _pool_lock:
+        pending.add(future)
 
 
 def drain(app, timeout: float = 10.0) -> None:
-    """Wait for webhooks' work after their answers (texts being handed to Twilio).
-    The test harness and the simulator call it so a conversation reads in order."""
-    end = time.monotonic() + timeout
-    with _threads_lock:
-        threads = list(app.extensions.get("hotline.webhook_threads", ()))
-    for thread in threads:
-        thread.join(max(0.0, end - time.monotonic()))
+    """Wait for work handed off after answers (texts being handed to Twilio). The test
+    harness and the simulator call it so a conversation reads in order."""
+    with _pool_lock:
+        pending = list(app.extensions.get("hotline.pending", ()))
+    wait(pending, timeout=timeout)

@@ -23,6 +23,10 @@ SYSTEM_FAULT = ("Peer line system fault: texts could not be routed; texters are 
 
 def alert_director(app, config, body: str, now: datetime) -> bool:
     """Text the director unless this process did within ALERT_EVERY. True if sent."""
+    if not app.config.get("TWILIO_ACCOUNT_SID"):
+        log.error("no Twilio account configured (TWILIO_ACCOUNT_SID): the clinical director "
+                  "cannot be alerted")
+        return False
     if not due(app, now):
         return False
     to, program = config.clinical_director.phone, config.program.number
@@ -36,7 +40,7 @@ def alert_director(app, config, body: str, now: datetime) -> bool:
         except Exception:  # noqa: BLE001 - already on the emergency path
             log.exception("could not alert the clinical director")
 
-    in_background(app, send, "hotline-fault-alert")
+    in_background(app, send, "the fault alert to the clinical director")
     return True
 
 

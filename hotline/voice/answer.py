@@ -10,13 +10,13 @@ the live state, as before.
 """
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
-from sqlalchemy import literal, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import bindparam, text
 
 from hotline.routing import Contact, Ring, next_ring
-from hotline.store import Call
+from hotline.store import UTCDateTime
 
 # A call row older than Twilio's longest <Dial> (4 h) cannot be a live bridge.
 STALE = timedelta(hours=4)
@@ -32,19 +32,36 @@ def first_ring(engine, loaded, sid: str, caller: str | None, t: datetime) -> Rin
     if not isinstance(decision, Ring):
         return None
     ids = [p.id for p in decision.people]
-    values = {"call_sid": sid, "started_at": t, "updated_at": t, "preference": None,
-              "attempt": decision.attempt, "tried": [[decision.attempt, i] for i in ids],
-              "ringing": ids, "bridged": False, "fallback": False, "text_bridge": False}
-    columns = Call.__table__.c
-    busy = select(Call.call_sid).where(
-        Call.bridged.is_(True), Call.accepted_by.in_(ids), Call.updated_at > t - STALE,
-        Call.call_sid != sid).exists()
-    row = select(*[literal(v, type_=columns[k].type).label(k) for k, v in values.items()]
-                 ).where(~busy)
-    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
-    stmt = (dialect.insert(Call).from_select(list(values), row)
-            .on_conflict_do_nothing(index_elements=["call_sid"])
-            .returning(Call.call_sid))
+    params = {"sid": sid, "t": t, "cutoff": t - STALE, "attempt": decision.attempt,
+              "tried": json.dumps([[decision.attempt, i] for i in ids]),
+              "ringing": json.dumps(ids), "ids": json.dumps(ids)}
+    sql = _PG if engine.dialect.name == "postgresql" else _SQLITE
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        written = conn.execute(stmt).first() is not None
+        written = conn.execute(sql, params).first() is not None
     return decision if written else None
+
+
+# Hand-written once rather than built per call: building and compiling the ORM
+# statement cost more than the round trip it saves.
+_INSERT = """
+INSERT INTO calls (call_sid, started_at, updated_at, preference, attempt, tried, ringing,
+                   bridged, fallback, text_bridge)
+SELECT CAST(:sid AS VARCHAR(64)), :t, :t, NULL, :attempt, {tried}, {ringing}, {false}, {false}, {false}
+WHERE NOT EXISTS (SELECT 1 FROM calls WHERE bridged = {true} AND accepted_by IN ({ids})
+                  AND updated_at > :cutoff
+                  AND call_sid <> CAST(:sid AS VARCHAR(64)))
+ON CONFLICT (call_sid) DO NOTHING
+RETURNING call_sid
+"""
+
+
+def _statement(**parts):
+    return text(_INSERT.format(**parts)).bindparams(
+        bindparam("t", type_=UTCDateTime()), bindparam("cutoff", type_=UTCDateTime()))
+
+
+_PG = _statement(tried="CAST(:tried AS JSON)", ringing="CAST(:ringing AS JSON)",
+                 false="false", true="true",
+                 ids="SELECT json_array_elements_text(CAST(:ids AS JSON))")
+_SQLITE = _statement(tried=":tried", ringing=":ringing", false="0", true="1",
+                     ids="SELECT value FROM json_each(:ids)")
