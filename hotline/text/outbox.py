@@ -1,7 +1,8 @@
 """Outbound texts through Twilio's REST API, with a retry queue.
 
 Sends happen after the database transaction that decided them has committed,
-so a slow Twilio never holds a lock. That transaction first stages each text in
+so a slow Twilio never holds a lock; a webhook's sends run after its answer has
+gone, on the process's background pool (deadlines.after_answer). That transaction first stages each text in
 the Outbox (encrypted, hidden from the clock for STAGED_LEASE) and the row goes
 once Twilio has the text: a process killed between commit and send loses
 nothing, the clock sends it when the lease runs out. A 5xx or a timeout leaves

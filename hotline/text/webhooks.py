@@ -3,7 +3,9 @@
 Who sent a text decides what it means: a peer or the clinical director is
 giving a command or answering a conversation they own; anyone else is a
 texter. Replies to the sender go back as TwiML <Message>; texts to anyone
-else go through the REST API after the transaction commits.
+else are staged in the outbox with the decision and handed to the REST API
+after the answer has gone (hotline/deadlines.py), so a webhook never waits on
+Twilio.
 """
 from __future__ import annotations
 
