@@ -15,8 +15,9 @@ a reply the kernel has acknowledged. So two layers:
   blocked read fails at once and the emergency answer (built from memory only) goes
   out; a new connection is waited for only until the deadline (`do_connect` on a
   helper thread). After such a timeout the next requests of this process take the
-  emergency answer at once for BREAKER_OPEN, instead of each waiting out the
-  budget, so a hung database cannot tie up every worker.
+  emergency answer at once, but for one a second that tries the database again
+  (_Breaker), so a hung database cannot tie up every worker and a database that was
+  only slow for a moment is back in use within a second.
 
 Work a view hands to `after_answer` (sending texts) runs on a small pool of threads
 after the answer is on its way: a webhook never waits on Twilio.
@@ -40,7 +41,7 @@ log = logging.getLogger(__name__)
 DEFAULT_BUDGET = 2.0  # seconds from a webhook's arrival to its answer
 # Kept back from the budget for building and sending the emergency answer.
 MARGIN = 0.25
-BREAKER_OPEN = 5.0  # seconds the emergency answer is given at once after a timeout
+PROBE_EVERY = 1.0  # seconds between tries of a database that timed out (_Breaker)
 # Maintenance work (the clock, the CLI) answers nobody on the phone; its statements
 # may take longer, but a hung server must still not stop it for ever.
 MAINTENANCE_STATEMENT = 30.0
@@ -199,13 +200,44 @@ def after_answer(fn) -> None:
         watch.after.append(fn)
 
 
+class _Breaker:
+    """After a webhook timed out on the database, this process answers from memory at
+    once, except for one request a PROBE_EVERY that tries the database again (within
+    its own budget): a hung database costs each worker one budget's wait a second,
+    and a database that was only slow for a moment is back in use within a second."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.open = False
+        self.next_probe = 0.0
+
+    def admit(self) -> bool:
+        with self.lock:
+            if not self.open:
+                return True
+            now = time.monotonic()
+            if now < self.next_probe:
+                return False
+            self.next_probe = now + PROBE_EVERY
+            return True
+
+    def trip(self) -> None:
+        with self.lock:
+            self.open, self.next_probe = True, time.monotonic() + PROBE_EVERY
+
+    def close(self) -> None:
+        with self.lock:
+            self.open = False
+
+
 def answer_within(view, emergency):
     """The view's answer, or the emergency answer when the view fails or the database
-    does not answer within the budget. After a timeout this process answers from
-    memory at once for BREAKER_OPEN."""
+    does not answer within the budget (see _Breaker for what follows a timeout)."""
     app = current_app._get_current_object()
-    breaker = app.extensions.setdefault("hotline.breaker", {"open_until": 0.0})
-    if time.monotonic() < breaker["open_until"]:
+    breaker = app.extensions.get("hotline.breaker")
+    if breaker is None:
+        breaker = app.extensions.setdefault("hotline.breaker", _Breaker())
+    if not breaker.admit():
         return emergency()
     watch = _Watch(time.monotonic() + max(0.05, budget(app) - MARGIN))
     token, held = _watch.set(watch), _sockets.set(watch.sockets)
@@ -214,14 +246,16 @@ def answer_within(view, emergency):
         result = _once_more_if_dropped(view, watch)
     except Exception:
         if watch.timed_out:
-            breaker["open_until"] = time.monotonic() + BREAKER_OPEN
+            breaker.trip()
             log.error("the database did not answer within the webhook budget (%.1f s); "
-                      "answering from memory for the next %.0f s", budget(app), BREAKER_OPEN)
+                      "answering from memory, trying it again every %.0f s", budget(app),
+                      PROBE_EVERY)
         raise
     finally:
         _watchdog.remove(watch)
         _watch.reset(token)
         _sockets.reset(held)
+    breaker.close()
     for fn in watch.after:
         in_background(app, fn, "after a webhook's answer")
     return result
