@@ -20,6 +20,7 @@ import requests
 from sqlalchemy import delete, update
 from twilio.base.exceptions import TwilioException
 
+from hotline.text import sender
 from hotline.text.rate import may_send
 from hotline.records.retention import forget_at_provider
 from hotline.twilio_client import client
@@ -195,8 +196,8 @@ def drop_outbox_row(app, row_id: int) -> None:
 
 
 def enqueue(app, texts: list[Text], now: datetime, throttled: bool = False) -> None:
-    """Hand texts to the clock: at once when only the rate held them back, with
-    backoff after Twilio failed. A staged text's row is reused, not copied."""
+    """Hand texts to the clock: at once when only the rate held them back (its sender
+    is woken), with backoff after Twilio failed. A staged text's row is reused, not copied."""
     vault = app.extensions["hotline.vault"]
     attempts = 0 if throttled else 1
     due = now if throttled else now + backoff(1)
@@ -211,6 +212,8 @@ def enqueue(app, texts: list[Text], now: datetime, throttled: bool = False) -> N
                           next_try_at=due, created_at=now,
                           conversation_id=t.conversation_id, peer_id=t.peer_id,
                           attempt=t.attempt, to_texter=t.to_texter))
+        if throttled:
+            sender.wake(db)  # due now: the clock sends it as soon as this commits
 
 
 def backoff(attempts: int) -> timedelta:
