@@ -68,7 +68,11 @@ CODE_TRIES = 20
 # skipped rather than waited for, so simultaneous first texts never queue behind one
 # another. The per-code lock lasts until this transaction ends. Codes are tried in
 # order and the scan stops at the first free one.
-PG_FREE_CODE = ("(SELECT s FROM generate_series(1, 1000000) AS s WHERE NOT EXISTS "
+# The smallest free code is at most one more than the number of open conversations
+# and of codes being claimed at this moment: the series stops there, since PostgreSQL
+# builds a function's rows before it scans them.
+PG_FREE_CODE = ("(SELECT s FROM generate_series(1, (SELECT count(*)::int FROM conversations) + 64)"
+                " AS s WHERE NOT EXISTS "
                 "(SELECT 1 FROM conversations c WHERE c.code = s) "
                 f"AND pg_try_advisory_xact_lock({CODE_LOCK}, s) LIMIT 1)")
 
