@@ -31,7 +31,8 @@ from hotline.webhooks import e164, last_good, now
 FINAL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
 NO_LINE = ("We cannot connect your call right now. If you are in crisis, call or text 988. "
            "In an emergency, call 911.")
-VOICE_FAULT = ("Peer line system fault: the router cannot reach its database. Calls ring "
+# Also sent when a bug, not the database, sent a call down this route: said plainly.
+VOICE_FAULT = ("Peer line system fault (database unreachable or a router error): calls ring "
                "on-call peers from memory. Check the router.")
 # A bridged conversation shorter than this may have been a whisper that hung up:
 # the caller, still on the line, is better rung on than left.
