@@ -70,12 +70,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_http(url: str, seconds: float = 30) -> None:
+def wait_http(url: str, seconds: float = 30, ok_status: tuple = ()) -> None:
+    """Until `url` answers a GET (with 2xx, or one of `ok_status`)."""
+    from urllib.error import HTTPError
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         try:
             urlopen(url, timeout=2).read()
             return
+        except HTTPError as exc:
+            if exc.code in ok_status:
+                return
+            time.sleep(0.2)
         except Exception:  # noqa: BLE001 - not up yet
             time.sleep(0.2)
     raise RuntimeError(f"{url} did not come up in {seconds} s")
@@ -174,7 +180,9 @@ def clock(env: dict, log: Path, every: float = 1.0) -> Proc:
 # -- the fake Twilio REST API ----------------------------------------------------------
 class FakeRestHandler(BaseHTTPRequestHandler):
     records: list = []
-    mode = {"fail": 0.0, "sleep": 0.0, "sleep_for": 8.0}  # fail/sleep: until this epoch time
+    # fail/sleep: until this epoch time. delay: every POST answers after this many seconds,
+    # as the real Twilio does (tens to hundreds of ms); BENCH_TWILIO_DELAY, default 150 ms.
+    mode = {"fail": 0.0, "sleep": 0.0, "sleep_for": 8.0, "delay": 0.150}
     lock = threading.Lock()
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK stall
@@ -213,6 +221,8 @@ class FakeRestHandler(BaseHTTPRequestHandler):
             with self.lock:
                 self.records.append({"t": now, "kind": kind, "outcome": "500", **form})
             return self._send(500, {"code": 20500, "message": "Internal Server Error", "status": 500})
+        if self.mode["delay"] > 0:
+            time.sleep(self.mode["delay"])
         late = now < self.mode["sleep"]
         if late:  # Twilio took it but answered after the client gave up: still sent
             time.sleep(self.mode["sleep_for"])
@@ -225,7 +235,13 @@ class FakeRestHandler(BaseHTTPRequestHandler):
                          "account_sid": ACCOUNT, "direction": "outbound-api"})
 
 
-def fake_rest_main(port: int) -> None:
+def twilio_delay() -> float:
+    """Seconds the fake REST API takes to answer: BENCH_TWILIO_DELAY (default 0.150)."""
+    return float(os.environ.get("BENCH_TWILIO_DELAY", "0.150"))
+
+
+def fake_rest_main(port: int, delay: float) -> None:
+    FakeRestHandler.mode["delay"] = delay
     ThreadingHTTPServer.daemon_threads = True
     ThreadingHTTPServer.request_queue_size = 512
     ThreadingHTTPServer(("127.0.0.1", port), FakeRestHandler).serve_forever()
@@ -234,7 +250,8 @@ def fake_rest_main(port: int) -> None:
 @contextmanager
 def fake_rest(log: Path):
     port = free_port()
-    proc = Proc([sys.executable, __file__, "fake-rest", str(port)], None, log)
+    proc = Proc([sys.executable, __file__, "fake-rest", str(port), str(twilio_delay())], None,
+                log)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_http(base + "/")
@@ -342,7 +359,8 @@ def machine() -> str:
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return (f"Measured {date.today().isoformat()} on {os.cpu_count()} CPUs ({cpu}), {mem:.0f} GB, "
             f"Python {platform.python_version()}, {platform.system()} {platform.machine()}, "
-            "PostgreSQL 15 on loopback; load generator, fake Twilio REST, gunicorn and "
+            f"PostgreSQL 15 on loopback; the fake Twilio REST API answers after "
+            f"{twilio_delay() * 1000:.0f} ms (BENCH_TWILIO_DELAY); load generator, fake Twilio REST, gunicorn and "
             "PostgreSQL share these CPUs. Load average when written: "
             f"{' / '.join(f'{x:.1f}' for x in os.getloadavg())} (1/5/15 min; other processes "
             "on a shared machine move absolute numbers and, less, the ratios).")
@@ -372,4 +390,4 @@ def table(header: list[str], rows: list[list]) -> list[str]:
 
 
 if __name__ == "__main__" and sys.argv[1:2] == ["fake-rest"]:
-    fake_rest_main(int(sys.argv[2]))
+    fake_rest_main(int(sys.argv[2]), float(sys.argv[3]) if sys.argv[3:] else twilio_delay())

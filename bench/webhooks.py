@@ -46,8 +46,7 @@ def ok(kind: str, status, body: str) -> bool:
 
 
 def clear(db_url: str) -> None:
-    """Each phase starts from no open contacts, so one phase's rows do not slow the next
-    (opening a text conversation reads every open conversation's code)."""
+    """Each phase starts from no open contacts, so one phase's rows do not slow the next."""
     engine = create_engine(db_url)
     with engine.begin() as conn:
         for table in ("calls", "conversations", "notices", "inbound_messages", "outbox"):
@@ -126,13 +125,20 @@ def report(res: dict, rates: list[float], args) -> None:
                          f"{r['n'] - r['good']}", " ".join(r["errors"])])
     lines = c.table(["endpoint", "load", "throughput", "of bare max", "p50 ms", "p99 ms",
                      "p50 / p99 vs bare", "not OK", "errors"], rows)
+    # The issue's targets: voice near the no-database ceiling (about half the bare
+    # endpoint on 2 cores); texts counted in new conversations per second.
     checks = []
-    for name in ("voice", "sms"):
-        share = res[(name, "max")]["rps"] / b
-        checks.append([f"{name}: max throughput >= 60% of bare", f"{share:.0%}", c.verdict(share >= 0.6)])
+    voice_share = res[("voice", "max")]["rps"] / b
+    checks.append(["voice: max throughput >= 40% of bare", f"{voice_share:.0%}",
+                   c.verdict(voice_share >= 0.4)])
+    sms_max = res[("sms", "max")]["rps"]
+    checks.append(["sms: >= 150 new conversations/s (3 workers)", f"{sms_max:,.0f}/s",
+                   c.verdict(sms_max >= 150)])
+    for name, limit in (("voice", 50), ("sms", 100)):
         if 100.0 in rates:
             p99 = res[(name, 100.0)]["p99"]
-            checks.append([f"{name}: p99 < 50 ms at 100 req/s", f"{p99:.1f} ms", c.verdict(p99 < 50)])
+            checks.append([f"{name}: p99 < {limit} ms at 100 req/s", f"{p99:.1f} ms",
+                           c.verdict(p99 < limit)])
         lost = sum(res[(name, k)]["n"] - res[(name, k)]["good"] for k in ["max", *rates])
         checks.append([f"{name}: every answer OK (Dial / auto-reply)", f"{lost} not OK", c.verdict(lost == 0)])
     lines += [""] + c.table(["target", "measured", "result"], checks)

@@ -54,6 +54,9 @@ def settings_from_env(instance: Path) -> dict:
         "HOTLINE_DASHBOARD_MAX_HOURS": float(os.environ.get("HOTLINE_DASHBOARD_MAX_HOURS", "12")),
         # The local phone simulator at /simulator (docs/simulator.md); `make run` turns it on.
         "HOTLINE_SIMULATOR": _env_flag("HOTLINE_SIMULATOR"),
+        # Seconds from a webhook's arrival to its answer, whatever the database does
+        # (hotline/deadlines.py). Twilio gives up at 15 s; an officer hears silence.
+        "HOTLINE_WEBHOOK_BUDGET": float(os.environ.get("HOTLINE_WEBHOOK_BUDGET", "2")),
     }
 
 
@@ -82,7 +85,11 @@ def create_app(settings: dict | None = None, instance_path: str | None = None,
         check_every=app.config["HOTLINE_RELOAD_SECONDS"],
     )
     app.extensions["hotline.rotation"].on_reload(lambda loaded: _audit_reload(app, loaded))
-    engine = make_engine(app.config["DATABASE_URL"])
+    # A web process bounds every database wait by the webhook budget; the clock and
+    # maintenance commands (HOTLINE_MAINTENANCE) answer nobody and may wait longer.
+    maintenance = not serving or app.config.get("HOTLINE_MAINTENANCE")
+    engine = make_engine(app.config["DATABASE_URL"],
+                         None if maintenance else app.config["HOTLINE_WEBHOOK_BUDGET"])
     app.extensions["hotline.engine"] = engine
     app.extensions["hotline.sessions"] = make_sessions(engine)
     try:
@@ -100,12 +107,13 @@ def create_app(settings: dict | None = None, instance_path: str | None = None,
     from hotline.ops import health
     from hotline.text import webhooks as sms
     from hotline.voice import calls as voice
+    from hotline.voice import voicemail
     from hotline import dashboard
     from hotline.callout import pages as callout_pages
     from hotline.paging import answer as paging
     app.register_blueprint(health.bp)
     app.register_blueprint(voice.bp)
-    app.register_blueprint(voice.voicemail.bp)
+    app.register_blueprint(voicemail.bp)
     app.register_blueprint(sms.bp)
     app.register_blueprint(callout_pages.bp)  # a callout's phone page; hotline/callout/
     app.register_blueprint(paging.bp)  # clinician pages: press 1 to acknowledge

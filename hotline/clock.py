@@ -9,6 +9,7 @@ DELETE, so a restart, a crash or an accidental second clock cannot act twice.
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import datetime, timedelta
 
 from cryptography.fernet import InvalidToken
@@ -18,6 +19,7 @@ from hotline.callout import clock as callout_clock
 from hotline.paging import pages
 from hotline.availability import reminders
 from hotline.text import conversations as tx
+from hotline.text import sender
 from hotline.text.outbox import (MAX_ATTEMPTS, OPTED_OUT, Refused, TemporaryFailure, as_text, backoff,
                      drop_outbox_row, record_sent, send_one, stage)
 from hotline.text.rate import take_slot
@@ -225,6 +227,10 @@ def main_loop(app, every: float = 1.0) -> None:
     scheduler.add_job(lambda: _housekeeping(app, clock, purge), "interval", hours=1,
                       coalesce=True, max_instances=1, id="hotline-retention",
                       next_run_time=datetime.now(timezone.utc))
+    # Texts queued behind the send rate go out the moment their transaction commits
+    # (NOTIFY), not at the next poll: a thread of its own, beside the scheduler.
+    threading.Thread(target=sender.run_forever, args=(app, clock, retry_outbox, every),
+                     name="hotline-sender", daemon=True).start()
     log.info("clock started: polling every %s s", every)
     scheduler.start()
 

@@ -11,12 +11,14 @@ import logging
 import os
 from datetime import datetime, timezone
 
-from sqlalchemy import (Boolean, DateTime, Integer, JSON, LargeBinary, MetaData, String,
+from sqlalchemy import (JSON, Boolean, DateTime, Index, Integer, LargeBinary, MetaData, String,
                         UniqueConstraint, create_engine, event)
 from sqlalchemy import false as sa_false
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from hotline import deadlines
 
 
 class UTCDateTime(TypeDecorator):
@@ -73,6 +75,9 @@ class Call(Base):
     text_bridge: Mapped[bool] = mapped_column(Boolean, default=False,
                                               server_default=sa_false())
 
+    # Every answer asks who is on a bridged call (voice/answer.py): no scan of every row.
+    __table_args__ = (Index("ix_calls_bridged_accepted_by", "bridged", "accepted_by"),)
+
 
 class StatEvent(Base):
     """One anonymous line per contact: enough for yearly statistics, nothing about who."""
@@ -118,21 +123,23 @@ def _private_files(url: str) -> None:
         pass  # a missing folder: SQLite's own error says it better
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, budget: float | None = None) -> Engine:
+    """`budget`: a web process's webhook budget in seconds, which bounds every wait on
+    the database (hotline/deadlines.py); None for the clock and maintenance commands."""
     url = normalise_url(url)
-    kwargs: dict = {"future": True, "pool_pre_ping": True}
-    if url.startswith("postgresql"):
-        # A webhook must answer within Twilio's 15 s even when the database is gone.
-        kwargs["connect_args"] = {"connect_timeout": 3}
     if url.startswith("sqlite"):
         _private_files(url)
-    engine = create_engine(url, **kwargs)
+    engine = create_engine(url, **deadlines.engine_options(url, budget))
+    deadlines.install(engine, budget)
     if url.startswith("sqlite"):
+        busy_ms = deadlines.sqlite_busy_ms(budget)
+
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA busy_timeout=3000")
+            # A writer waits this long for the lock, then fails: the webhook answers.
+            cur.execute(f"PRAGMA busy_timeout={busy_ms}")
             # A closed conversation's encrypted number and its hash are overwritten on
             # delete, not left readable in free pages of the file.
             cur.execute("PRAGMA secure_delete=ON")

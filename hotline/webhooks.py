@@ -17,6 +17,7 @@ import phonenumbers
 from flask import Response, abort, current_app, request
 from twilio.request_validator import RequestValidator
 
+from hotline.deadlines import answer_within
 from hotline.rotation.source import Loaded
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,8 @@ def twiml(body) -> Response:
 
 
 def twilio_webhook(emergency):
-    """Check the signature, then run the view; on any failure answer with `emergency()`."""
+    """Check the signature, then run the view; on any failure, or when the view has
+    not answered within the webhook budget, answer with `emergency()`."""
 
     def decorate(view):
         @wraps(view)
@@ -60,7 +62,8 @@ def twilio_webhook(emergency):
                             request.path)
                 abort(403)
             try:
-                return twiml(view(*args, **kwargs))
+                # Within the budget, or the emergency answer (hotline/deadlines.py).
+                return twiml(answer_within(lambda: view(*args, **kwargs), emergency))
             except Exception:
                 log.exception("webhook %s failed; answering with the emergency route",
                               request.path)

@@ -48,7 +48,8 @@ class Phones:
         settings = {k: old.config[k] for k in ("HOTLINE_CONFIG", "DATABASE_URL",
                                                  "TWILIO_AUTH_TOKENS", "HOTLINE_CLOCK",
                                                  "HOTLINE_RELOAD_SECONDS",
-                                                 "HOTLINE_INSECURE_DEV")}
+                                                 "HOTLINE_INSECURE_DEV",
+                                                 "HOTLINE_WEBHOOK_BUDGET")}
         old.extensions["hotline.engine"].dispose()
         new = create_app(settings, instance_path=old.instance_path)
         self.use(new)

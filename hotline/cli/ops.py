@@ -235,4 +235,5 @@ def clock_command(every):
     logging.basicConfig(level=logging.INFO)
     # Two INFO lines per poll from APScheduler would be ~170,000 a day; failures still log.
     logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
-    main_loop(create_app(), every)
+    # Maintenance deadlines: the clock answers no webhook (hotline/deadlines.py).
+    main_loop(create_app({"HOTLINE_MAINTENANCE": True}), every)

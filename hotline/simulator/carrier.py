@@ -29,6 +29,8 @@ from urllib.parse import urljoin, urlsplit
 import phonenumbers
 from twilio.request_validator import RequestValidator
 
+from hotline.deadlines import drain
+
 from hotline.simulator.calls import Calls
 from hotline.simulator.records import APPLICATION_ERROR, FINAL, Call, Msg, Note, Party, pretty
 from hotline.simulator.screens import Screens
@@ -129,8 +131,10 @@ class Simulator(Texts, Calls, Walker, Ticks, Screens):
         signature = RequestValidator(tokens[0]).compute_signature(url, params)
         parts = urlsplit(url)
         path = parts.path + (f"?{parts.query}" if parts.query else "")
-        return self._client.post(path, data=params, headers={"X-Twilio-Signature": signature},
+        resp = self._client.post(path, data=params, headers={"X-Twilio-Signature": signature},
                                  base_url=f"{parts.scheme}://{parts.netloc}")
+        drain(self.app)  # texts the webhook sends after answering, as the test harness does
+        return resp
 
     def _twiml(self, url: str, params: dict) -> tuple[str, list]:
         url = urljoin(self.base() + "/", url)

@@ -22,6 +22,8 @@ from urllib.parse import urljoin, urlsplit
 
 from twilio.request_validator import RequestValidator
 
+from hotline.deadlines import drain
+
 ACCOUNT_SID = "AC" + "0" * 32
 
 
@@ -119,6 +121,7 @@ class UnsupportedTwiML(AssertionError):
 class FakeTwilio:
     def __init__(self, app, auth_token: str, clock: FakeClock, program_number: str,
                  base_url: str = "https://hotline.example.org"):
+        self.app = app
         self.client = app.test_client()
         self.token = auth_token
         self.clock = clock
@@ -143,8 +146,12 @@ class FakeTwilio:
         path = parts.path + (f"?{parts.query}" if parts.query else "")
         headers = {"X-Twilio-Signature": self.sign(url, params) if signature is None else signature}
         self.requests.append((url, dict(params)))
-        return self.client.post(path, data=params, headers=headers,
+        resp = self.client.post(path, data=params, headers=headers,
                                 base_url=f"{parts.scheme}://{parts.netloc}")
+        # What the webhook hands to Twilio after answering (texts) has reached Twilio by
+        # the time its sender's phone would have shown the reply.
+        drain(self.app)
+        return resp
 
     def _twiml(self, url: str, params: dict) -> tuple[str, ET.Element]:
         url = urljoin(self.base_url + "/", url)

@@ -12,8 +12,9 @@ import logging
 import re
 from datetime import datetime
 
-from sqlalchemy import delete, select, text
-from sqlalchemy.orm import object_session
+from sqlalchemy import case, delete, exists, func, insert, literal_column, select
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import aliased, object_session
 
 from hotline.callout.busy import yes_busy
 from hotline.callout.service import unreachable
@@ -93,21 +94,50 @@ def notified(conv: Conversation, current_only: bool = False) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
-# Any constant will do; it names "allocating a conversation code" among advisory locks.
+# Names "conversation code N" among PostgreSQL's advisory locks (any constant will do).
 CODE_LOCK = 0x686F746C
+CODE_TRIES = 20
+# The smallest code no open conversation holds and no other transaction is claiming
+# right now: a code another webhook is inserting (not yet committed, so invisible) is
+# skipped rather than waited for, so simultaneous first texts never queue behind one
+# another. The per-code lock lasts until this transaction ends. Codes are tried in
+# order and the scan stops at the first free one.
+# The smallest free code is at most one more than the number of open conversations
+# and of codes being claimed at this moment: the series stops there, since PostgreSQL
+# builds a function's rows before it scans them.
+PG_FREE_CODE = ("(SELECT s FROM generate_series(1, (SELECT count(*)::int FROM conversations) + 64)"
+                " AS s WHERE NOT EXISTS "
+                "(SELECT 1 FROM conversations c WHERE c.code = s) "
+                f"AND pg_try_advisory_xact_lock({CODE_LOCK}, s) LIMIT 1)")
 
 
-def next_code(db) -> int:
-    """The smallest free code, so peers type short ones. Two web workers opening
-    conversations at once would pick the same code; on PostgreSQL a transaction-scoped
-    advisory lock makes them take turns (SQLite already serialises writers)."""
-    if db.get_bind().dialect.name == "postgresql":
-        db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CODE_LOCK})
-    used = set(db.scalars(select(Conversation.code)))
-    code = 1
-    while code in used:
-        code += 1
-    return code
+def free_code():
+    """SQL for the smallest free code, so peers type short ones; no list of codes is
+    read into Python. SQLite has one writer at a time: the first gap will do."""
+    c, d = aliased(Conversation), aliased(Conversation)
+    gap = select(func.min(c.code + 1)).where(~exists().where(d.code == c.code + 1))
+    return select(case((~exists().where(Conversation.code == 1), 1),
+                       else_=gap.scalar_subquery())).scalar_subquery()
+
+
+def insert_with_code(db, fields: dict) -> Conversation:
+    """Insert an open conversation with the smallest free code, in one statement and
+    without a global lock. A clash on the number itself (the same new number texting
+    twice at once) raises IntegrityError, and the webhook's retry finds it open."""
+    if db.get_bind().dialect.name != "postgresql":
+        return db.scalar(insert(Conversation).values(code=free_code(), **fields)
+                         .returning(Conversation))
+    for _ in range(CODE_TRIES):
+        # A code committed by another webhook just after this statement's snapshot
+        # looks free and unlocked: the insert then writes nothing, and the next
+        # statement (a new snapshot) sees it taken.
+        conv = db.scalar(postgresql.insert(Conversation)
+                         .values(code=literal_column(PG_FREE_CODE), **fields)
+                         .on_conflict_do_nothing(index_elements=["code"])
+                         .returning(Conversation))
+        if conv is not None:
+            return conv
+    raise RuntimeError("no free conversation code after several tries")
 
 
 def open_conversation(app, db, loaded, number: str, body: str, now: datetime,
@@ -115,15 +145,13 @@ def open_conversation(app, db, loaded, number: str, body: str, now: datetime,
                       first_attempt: int = 0) -> Conversation:
     # Its own key, destroyed at close: no copy of this row can be read after that.
     key = vault(app).new_key(CONVERSATION)
-    conv = Conversation(code=next_code(db), texter_hash=vault(app).lookup(number),
-                        texter_enc=vault(app).seal(number, key), attempt=0, tried=[], alerted=[],
-                        urgent=False, gave_up=False, closed=False, started_at=now,
-                        last_activity_at=now)
+    conv = insert_with_code(db, dict(
+        texter_hash=vault(app).lookup(number), texter_enc=vault(app).seal(number, key),
+        attempt=0, tried=[], alerted=[], urgent=False, gave_up=False, closed=False,
+        started_at=now, last_activity_at=now))
     if choice is not None:  # the first text was a menu choice, WORRIED or ASK <name>
         conv.preference, conv.asked_for = texter_menu.chosen(loaded.config, choice)
         body = choice.rest or texter_menu.NOTHING_WRITTEN
-    db.add(conv)
-    db.flush()  # the id, for notices; a clash on code or number raises here and is retried
     urgent = is_urgent(loaded.config, body)
     conv.urgent = urgent
     c = conv.code

@@ -1,7 +1,8 @@
 """Outbound texts through Twilio's REST API, with a retry queue.
 
 Sends happen after the database transaction that decided them has committed,
-so a slow Twilio never holds a lock. That transaction first stages each text in
+so a slow Twilio never holds a lock; a webhook's sends run after its answer has
+gone, on the process's background pool (deadlines.after_answer). That transaction first stages each text in
 the Outbox (encrypted, hidden from the clock for STAGED_LEASE) and the row goes
 once Twilio has the text: a process killed between commit and send loses
 nothing, the clock sends it when the lease runs out. A 5xx or a timeout leaves
@@ -21,6 +22,7 @@ from sqlalchemy import delete, update
 from twilio.base.exceptions import TwilioException
 
 from hotline.crypto import TEXTS
+from hotline.text import sender
 from hotline.text.rate import may_send
 from hotline.records.retention import forget_at_provider
 from hotline.twilio_client import client
@@ -217,8 +219,8 @@ def drop_outbox_row(app, row_id: int) -> None:
 
 
 def enqueue(app, texts: list[Text], now: datetime, throttled: bool = False) -> None:
-    """Hand texts to the clock: at once when only the rate held them back, with
-    backoff after Twilio failed. A staged text's row is reused, not copied."""
+    """Hand texts to the clock: at once when only the rate held them back (its sender
+    is woken), with backoff after Twilio failed. A staged text's row is reused, not copied."""
     vault = app.extensions["hotline.vault"]
     attempts = 0 if throttled else 1
     due = now if throttled else now + backoff(1)
@@ -235,6 +237,8 @@ def enqueue(app, texts: list[Text], now: datetime, throttled: bool = False) -> N
                           next_try_at=due, created_at=now,
                           conversation_id=t.conversation_id, peer_id=t.peer_id,
                           attempt=t.attempt, to_texter=t.to_texter, callout_id=t.callout_id))
+        if throttled:
+            sender.wake(db)  # due now: the clock sends it as soon as this commits
 
 
 def queue_background(app, db, texts: list[Text], now: datetime) -> None:

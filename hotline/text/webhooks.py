@@ -3,19 +3,21 @@
 Who sent a text decides what it means: a peer or the clinical director is
 giving a command or answering a conversation they own; anyone else is a
 texter. Replies to the sender go back as TwiML <Message>; texts to anyone
-else go through the REST API after the transaction commits.
+else are staged in the outbox with the decision and handed to the REST API
+after the answer has gone (hotline/deadlines.py), so a webhook never waits on
+Twilio.
 """
 from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import phonenumbers
 from flask import Blueprint, current_app, request, url_for
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from twilio.twiml.messaging_response import MessagingResponse
 
 from hotline.callout import service as callouts
@@ -23,6 +25,8 @@ from hotline.paging import pages
 from hotline.routing import CLINICIAN_ROUND
 from hotline.text import consult
 from hotline.availability.commands import not_a_peer
+from hotline import fault_alert
+from hotline.deadlines import after_answer
 from hotline.text import conversations as tx
 from hotline.text import texter_choices, texter_menu
 from hotline.text.keywords import START_WORDS, STOP_WORDS
@@ -30,7 +34,7 @@ from hotline.crypto import Shredded, Vault, instance_secret
 from hotline.keystore import open_store
 from hotline.records import shredding
 from hotline.text.peer_commands import peer_message
-from hotline.text.outbox import Text, send_one, stage
+from hotline.text.outbox import Text, stage
 from hotline.records.retention import forget_at_provider
 from hotline.store import Conversation, InboundMessage, Notice
 from hotline.webhooks import e164, last_good, now, rotation, transaction, twilio_webhook
@@ -44,13 +48,13 @@ bp = Blueprint("sms", __name__, url_prefix="/sms")
 FINAL = {"undelivered", "failed"}
 STATUS_RANK = {"accepted": 0, "scheduled": 0, "queued": 1, "sending": 2, "sent": 3,
                "delivered": 4, "undelivered": 4, "failed": 4, "read": 5}
-ATTEMPTS = 5
+RACE_ATTEMPTS = 3
 PICTURE = "[sent a picture; pictures are not passed on]"
 MESSAGE_SID = re.compile(r"(SM|MM)[0-9a-f]{32}")
 NOT_THIS_LINE = ("This number is not a peer support line. Please call or text 988. "
                  "In an emergency call 911.")
 CLOSED_FOR_GOOD = "That conversation has closed; its texter can no longer be reached. Nothing was sent."
-ALERT_EVERY = timedelta(minutes=5)  # between system-fault alerts to the director, per process
+ALERT_EVERY = fault_alert.ALERT_EVERY  # between system-fault alerts to the director, per process
 EMERGENCY = ("We cannot reach a peer right now. Please call or text 988 now. "
              "In an emergency call 911.")
 # With a rotation in memory the voice line still reaches the clinical director even
@@ -76,28 +80,10 @@ def _emergency() -> MessagingResponse:
     resp = MessagingResponse()
     loaded = last_good()
     resp.message(EMERGENCY if loaded is None else EMERGENCY_CALL_US)
-    if loaded is not None and _alert_due(current_app, now()):
-        # Straight to Twilio: the rate limit, the retry queue and the SID record all
-        # live in the database that may be what is broken.
-        try:
-            send_one(current_app, loaded.config.program.number,
-                     Text(loaded.config.clinical_director.phone,
-                          "Peer line: texts could not be routed (system fault). Texters are "
-                          "told to call the line or 988. Please check the router.", urgent=True))
-        except Exception:  # noqa: BLE001 - already on the emergency path
-            log.exception("could not alert the clinical director")
+    if loaded is not None:
+        fault_alert.alert_director(current_app._get_current_object(), loaded.config,
+                                   fault_alert.SYSTEM_FAULT, now())
     return resp
-
-
-def _alert_due(app, t: datetime) -> bool:
-    """One alert per web process per ALERT_EVERY: an outage that turns every text
-    away must wake the director once, not page them for each text. Kept in memory,
-    since the database may be what is broken."""
-    last = app.extensions.get("hotline.fault_alerted_at")
-    if last is not None and t - last < ALERT_EVERY:
-        return False
-    app.extensions["hotline.fault_alerted_at"] = t
-    return True
 
 
 @bp.post("/incoming")
@@ -121,7 +107,10 @@ def incoming():
                     "Messaging webhook")
         resp.message(NOT_THIS_LINE)
         return resp
-    for attempt in range(ATTEMPTS):
+    # Retried only when two texts from one new number race to open its conversation:
+    # that clash answers in milliseconds. A busy or stalled database is not retried
+    # (five waits would add up past Twilio's limit): the emergency answer goes out.
+    for attempt in range(RACE_ATTEMPTS):
         out: list[Text] = []
         replies: list[str] = []
         try:
@@ -138,13 +127,9 @@ def incoming():
                 if db.get(InboundMessage, sid) is not None:
                     log.info("duplicate webhook for a text; already handled")
                     return resp
-            if attempt == ATTEMPTS - 1:
+            if attempt == RACE_ATTEMPTS - 1:
                 raise  # the emergency route answers: never a silent empty reply
             continue  # the same new number texting twice at once: the retry finds it open
-        except OperationalError:
-            if attempt == ATTEMPTS - 1:
-                raise
-            continue  # SQLite busy: try again
         except Shredded:
             # A conversation restored from a copy of the database after it closed: its
             # key is gone, so there is nobody to relay to and no number to show.
@@ -154,7 +139,10 @@ def incoming():
         # `action` is <Message>'s status callback: it tells us the reply's SID, so Twilio's
         # copy (the texter's number, and for REVEAL the number in the text) is deleted too.
         resp.message(text, action=url_for("sms.status"), method="POST")
-    tx.deliver(current_app, out, now())
+    if out:
+        # Staged in the outbox with the decision; handed to Twilio once the answer is out.
+        app, t = current_app._get_current_object(), now()
+        after_answer(lambda: tx.deliver(app, out, t))
     return resp
 
 

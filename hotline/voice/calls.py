@@ -18,8 +18,9 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from hotline.callout.busy import yes_busy
 from hotline.rotation.model import CLINICAL_DIRECTOR, Config, choice_reason
-from hotline.routing import Contact, GiveUp, next_ring, step_number
-from hotline.voice import choices, voicemail
+from hotline.routing import Contact, GiveUp, first_attempt, next_ring, step_number
+from hotline.voice import answer, choices, failsafe, voicemail
+from hotline.voice.failsafe import fallback_twiml
 from hotline.availability import state as availability
 from hotline.voice.verbs import dial_out, say
 from hotline.records.retention import forget_at_provider
@@ -32,40 +33,12 @@ log = logging.getLogger(__name__)
 bp = Blueprint("voice", __name__, url_prefix="/voice")
 
 FINAL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
-# A call row older than Twilio's longest <Dial> (4 h) cannot be a live bridge.
-STALE = timedelta(hours=4)
+STALE = answer.STALE
 WHISPER_WAIT = 6  # seconds a peer has to press a key; short, the caller is waiting
 
 
-def fallback_twiml(resp: VoiceResponse, config: Config) -> VoiceResponse:
-    fb = config.escalation.fallback
-    say(resp, config, fb.message)
-    if config.voice.voicemail:  # the forward follows in the recording's action
-        voicemail.offer(resp, config)
-        return resp
-    if fb.forward:
-        dial_out(resp, config, fb.forward, timeout=60)
-    resp.hangup()
-    return resp
-
-
-def _emergency_incoming() -> VoiceResponse:
-    """Database or code broken: ring the clinical director straight away, then the fallback."""
-    resp = VoiceResponse()
-    loaded = last_good()
-    if loaded is None:
-        resp.say("We cannot connect your call right now. If you are in crisis, "
-                 "call or text 988. In an emergency, call 911.")
-        resp.hangup()
-        return resp
-    config = loaded.config
-    say(resp, config, config.voice.hold)
-    dial = resp.dial(caller_id=config.program.number, answer_on_bridge=True, timeout=30,
-                     action=url_for("voice.emergency_done"), method="POST")
-    dial.number(config.clinical_director.phone, method="POST",
-                url=url_for("voice.whisper", call=request.form.get("CallSid", ""),
-                            person=CLINICAL_DIRECTOR, attempt=-2))
-    return resp
+def _emergency_menu() -> VoiceResponse:
+    return failsafe.incoming(greet=False)  # the caller has heard the greeting already
 
 
 def _emergency_hangup() -> VoiceResponse:
@@ -99,7 +72,7 @@ def _empty() -> VoiceResponse:
 
 
 @bp.post("/incoming")
-@twilio_webhook(_emergency_incoming)
+@twilio_webhook(failsafe.incoming)
 def incoming():
     loaded = rotation()
     sid = request.form["CallSid"]
@@ -115,6 +88,17 @@ def incoming():
 def _answer(loaded, sid: str, t: datetime) -> VoiceResponse:
     config = loaded.config
     resp = VoiceResponse()
+    if not config.voice.menu:
+        # The common case in one round trip (voice/answer.py); else the full path below.
+        caller = e164(request.form.get("From"), config.program.region)
+        ring = answer.first_ring(current_app.extensions["hotline.engine"], loaded, sid,
+                                 caller, t)
+        if ring is not None:
+            say(resp, config, config.voice.greeting)
+            call = Call(call_sid=sid, started_at=t, attempt=ring.attempt,
+                        tried=[[ring.attempt, p.id] for p in ring.people],
+                        ringing=[p.id for p in ring.people])
+            return _dial(resp, config, call, ring.ring, first=True)
     with transaction() as db:
         call = db.get(Call, sid, with_for_update=True)
         retried = call is not None and bool(call.ringing) and not call.accepted_by
@@ -135,7 +119,7 @@ def _answer(loaded, sid: str, t: datetime) -> VoiceResponse:
 
 
 @bp.post("/menu")
-@twilio_webhook(_emergency_incoming)
+@twilio_webhook(_emergency_menu)
 def menu():
     loaded = rotation()
     resp = VoiceResponse()
@@ -150,7 +134,7 @@ def menu():
 
 
 @bp.post("/next")
-@twilio_webhook(_emergency_incoming)
+@twilio_webhook(failsafe.next_step)
 def dial_done():
     """<Dial action>: the step is over. Accepted means the conversation happened."""
     loaded = rotation()
@@ -160,19 +144,35 @@ def dial_done():
     caller_left = request.form.get("CallStatus") in FINAL_STATUSES
     with transaction() as db:
         call = db.get(Call, request.form["CallSid"], with_for_update=True)
+        if call is None and not caller_left and failsafe.state_from_url() is not None:
+            # Answered from memory while the database was away: no row, the URL
+            # carries who was rung. Go on the same way.
+            return failsafe.next_step()
         if call is None or call.accepted_by or caller_left:
             # Nobody is listening to this answer; routing on would count a fallback
             # the caller never heard.
             return _gone(loaded.config)
+        if attempt is not None and attempt > call.attempt:
+            # Steps were rung from memory meanwhile (the database was away): catch up.
+            _catch_up(call, attempt)
         if attempt != call.attempt:
             return _redial(VoiceResponse(), loaded, call)
         call.attempt = attempt + 1
         return _route(VoiceResponse(), db, loaded, call, first=False)
 
 
+def _catch_up(call: Call, attempt: int) -> None:
+    state = failsafe.state_from_url()
+    carried = [[a, p] for a, p in state[1]] if state else []
+    call.tried = call.tried + [t for t in carried if t not in call.tried]
+    call.attempt = attempt
+
+
 @bp.post("/emergency-done")
 @twilio_webhook(_emergency_hangup)
 def emergency_done():
+    """The end of the old emergency route's <Dial> (calls answered by an earlier
+    version while its database was away)."""
     resp = VoiceResponse()
     loaded = last_good()
     talked = int(request.form.get("DialCallDuration") or 0) > 20
@@ -224,7 +224,10 @@ def screen():
         ).rowcount == 1
         if won:
             count_handled(db, person, now(), loaded.config.program.timezone)
-    if attempt == -2:  # emergency route: no live row to claim, connect anyway
+        # Rung from memory (no row to claim): connect; Twilio bridges only the first
+        # leg to finish its whisper.
+        unrecorded = not won and db.get(Call, request.args.get("call", "")) is None
+    if attempt == -2 or unrecorded:  # emergency route: no live row to claim, connect anyway
         return resp
     if not won:
         say(resp, loaded.config, "Another peer has already taken this call. Thank you.")
@@ -355,9 +358,12 @@ def _dial(resp: VoiceResponse, config: Config, call: Call, ring: timedelta,
           first: bool) -> VoiceResponse:
     if not first:
         say(resp, config, config.voice.hold)
+    # The action URL carries the call's state too, so the next step can be rung from
+    # memory if the database is away when Twilio asks (voice/failsafe.py).
     dial = resp.dial(caller_id=config.program.number, answer_on_bridge=True,
-                     timeout=max(5, int(ring.total_seconds())),
-                     action=url_for("voice.dial_done", attempt=call.attempt), method="POST")
+                     timeout=max(5, int(ring.total_seconds())), method="POST",
+                     action=url_for("voice.dial_done", attempt=call.attempt,
+                                    **failsafe.url_state(call.started_at, call.tried)))
     for ident in call.ringing:
         dial.number(config.person(ident).phone, method="POST",
                     url=url_for("voice.whisper", call=call.call_sid, attempt=call.attempt,

@@ -89,35 +89,7 @@ def test_a_signature_made_with_the_secondary_token_is_accepted(rotated_app, cloc
     assert [e.outcome for e in stats(rotated_app)] == ["peer", "peer"]
 
 
-# -- the database is down -----------------------------------------------------------------------
-
-def test_with_the_database_down_the_clinical_director_is_still_rung(app_without_database, clock):
-    carrier = FakeTwilio(app_without_database, TOKEN, clock, PROGRAM)
-    carrier.phones[DIRECTOR] = Phone.accepts()
-    call = carrier.call(OFFICER)  # the fake fails the test on any answer that is not TwiML
-    assert call.rung() == [DIRECTOR]
-    assert call.connected_to == DIRECTOR
-    assert FALLBACK_MESSAGE not in call.heard
-
-
-def test_with_the_database_down_and_the_director_not_answering_the_caller_reaches_988(
-        app_without_database, clock):
-    carrier = FakeTwilio(app_without_database, TOKEN, clock, PROGRAM)
-    carrier.phones[DIRECTOR] = Phone.rings_out()
-    call = carrier.call(OFFICER)
-    assert call.rung() == [DIRECTOR, "988"]
-    assert call.heard[-1] == FALLBACK_MESSAGE
-    assert call.connected_to is None
-
-
-def test_with_the_database_down_a_director_who_passes_is_not_connected(app_without_database,
-                                                                      clock):
-    carrier = FakeTwilio(app_without_database, TOKEN, clock, PROGRAM)
-    carrier.phones[DIRECTOR] = Phone.passes()
-    call = carrier.call(OFFICER)
-    assert call.connected_to is None
-    assert call.rung() == [DIRECTOR, "988"]
-
+# -- the database is down (calls: tests/voice/test_failsafe.py) ---------------------------------
 
 def test_with_the_database_down_a_texter_is_sent_to_988_and_the_director_alerted_once(
         app_without_database, clock):

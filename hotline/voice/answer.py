@@ -1,0 +1,67 @@
+"""A new call's answer in one database round trip.
+
+Whom to ring first is decided from memory (the rotation, who is on call now); the
+database only has to say that none of them is on a bridged call and that this
+CallSid has no row yet. One INSERT ... SELECT ... WHERE NOT EXISTS ... ON CONFLICT
+DO NOTHING RETURNING does both and writes the call, on an autocommit connection
+(no BEGIN, no COMMIT, no pre-ping). When it writes nothing (a peer it would ring is
+busy, or Twilio is retrying this CallSid) the full path in calls.py decides with
+the live state, as before.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+from sqlalchemy import bindparam, text
+
+from hotline.routing import Contact, Ring, next_ring
+from hotline.store import UTCDateTime
+
+# A call row older than Twilio's longest <Dial> (4 h) cannot be a live bridge.
+STALE = timedelta(hours=4)
+
+
+def first_ring(engine, loaded, sid: str, caller: str | None, t: datetime) -> Ring | None:
+    """The first step's ring, with the call's row written; None when the full path
+    must decide."""
+    config = loaded.config
+    contact = Contact(started_at=t, caller=caller, next_attempt=0,
+                      deadline=t + config.escalation.max_wait)
+    decision = next_ring(config, loaded.schedule, contact, frozenset(), t)
+    if not isinstance(decision, Ring):
+        return None
+    ids = [p.id for p in decision.people]
+    params = {"sid": sid, "t": t, "cutoff": t - STALE, "attempt": decision.attempt,
+              "tried": json.dumps([[decision.attempt, i] for i in ids]),
+              "ringing": json.dumps(ids), "ids": json.dumps(ids)}
+    sql = _PG if engine.dialect.name == "postgresql" else _SQLITE
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        written = conn.execute(sql, params).first() is not None
+    return decision if written else None
+
+
+# Hand-written once rather than built per call: building and compiling the ORM
+# statement cost more than the round trip it saves.
+_INSERT = """
+INSERT INTO calls (call_sid, started_at, updated_at, preference, attempt, tried, ringing,
+                   bridged, fallback, text_bridge)
+SELECT CAST(:sid AS VARCHAR(64)), :t, :t, NULL, :attempt, {tried}, {ringing}, {false}, {false}, {false}
+WHERE NOT EXISTS (SELECT 1 FROM calls WHERE bridged = {true} AND accepted_by IN ({ids})
+                  AND updated_at > :cutoff
+                  AND call_sid <> CAST(:sid AS VARCHAR(64)))
+ON CONFLICT (call_sid) DO NOTHING
+RETURNING call_sid
+"""
+
+
+def _statement(**parts):
+    return text(_INSERT.format(**parts)).bindparams(
+        bindparam("t", type_=UTCDateTime()), bindparam("cutoff", type_=UTCDateTime()))
+
+
+_PG = _statement(tried="CAST(:tried AS JSON)", ringing="CAST(:ringing AS JSON)",
+                 false="false", true="true",
+                 ids="SELECT json_array_elements_text(CAST(:ids AS JSON))")
+_SQLITE = _statement(tried=":tried", ringing=":ringing", false="0", true="1",
+                     ids="SELECT value FROM json_each(:ids)")

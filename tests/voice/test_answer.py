@@ -1,0 +1,51 @@
+"""A new call's answer costs the database one statement, outside any transaction,
+and keeps what the full path guaranteed."""
+from __future__ import annotations
+
+from sqlalchemy import event
+
+from hotline.store import Call
+from hotline.testing.fake_twilio import ACCOUNT_SID, Phone
+from tests.conftest import ALICE, BOB, OFFICER, PROGRAM
+
+
+def incoming(sid: str) -> dict:
+    return {"CallSid": sid, "AccountSid": ACCOUNT_SID, "From": OFFICER, "To": PROGRAM,
+            "Direction": "inbound", "CallStatus": "ringing"}
+
+
+def autocommit(dbapi_conn) -> bool:
+    inner = getattr(dbapi_conn, "driver_connection", dbapi_conn)
+    return getattr(inner, "autocommit", None) is True or getattr(inner, "isolation_level",
+                                                                   "") is None
+
+
+def test_a_new_call_is_answered_with_one_statement_and_no_transaction(twilio, app):
+    engine = app.extensions["hotline.engine"]
+    seen = []
+
+    def record(conn, cursor, statement, params, context, executemany):
+        seen.append((statement.split()[0], autocommit(conn.connection.dbapi_connection)))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        resp = twilio.post("/voice/incoming", incoming("CA" + "1" * 32))
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert ALICE.encode() in resp.data
+    assert seen == [("INSERT", True)]
+    with app.extensions["hotline.sessions"]() as db:
+        row = db.get(Call, "CA" + "1" * 32)
+        assert row.ringing == ["alice"] and row.tried == [[0, "alice"]]
+
+
+def test_a_primary_already_talking_is_skipped_by_the_full_path(twilio, app):
+    twilio.phones[ALICE] = Phone.accepts(talk=600)
+    twilio.phones[BOB] = Phone.accepts()
+    with app.extensions["hotline.sessions"]() as db, db.begin():  # alice on another call
+        db.add(Call(call_sid="CA" + "9" * 32, started_at=twilio.clock.now,
+                    updated_at=twilio.clock.now, attempt=0, tried=[], ringing=[],
+                    accepted_by="alice", accepted_leg="CA" + "8" * 32, bridged=True,
+                    fallback=False))
+    call = twilio.call(OFFICER)
+    assert ALICE not in call.rung()
