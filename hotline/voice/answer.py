@@ -1,11 +1,11 @@
 """A new call's answer in one database round trip.
 
 Whom to ring first is decided from memory (the rotation, who is on call now); the
-database only has to say that none of them is on a bridged call and that this
-CallSid has no row yet. One INSERT ... SELECT ... WHERE NOT EXISTS ... ON CONFLICT
+database only has to say that none of them is on a bridged call or has stepped out
+(OFF, BUSY), and that this CallSid has no row yet. One INSERT ... SELECT ... WHERE NOT EXISTS ... ON CONFLICT
 DO NOTHING RETURNING does both and writes the call, on an autocommit connection
 (no BEGIN, no COMMIT, no pre-ping). When it writes nothing (a peer it would ring is
-busy, or Twilio is retrying this CallSid) the full path in calls.py decides with
+busy or away, or Twilio is retrying this CallSid) the full path in calls.py decides with
 the live state, as before.
 """
 from __future__ import annotations
@@ -26,6 +26,8 @@ def first_ring(engine, loaded, sid: str, caller: str | None, t: datetime) -> Rin
     """The first step's ring, with the call's row written; None when the full path
     must decide."""
     config = loaded.config
+    if config.callout.yes_is_busy:
+        return None  # a callout's YES makes a peer busy: the full path knows who said it
     contact = Contact(started_at=t, caller=caller, next_attempt=0,
                       deadline=t + config.escalation.max_wait)
     decision = next_ring(config, loaded.schedule, contact, frozenset(), t)
@@ -50,6 +52,8 @@ SELECT CAST(:sid AS VARCHAR(64)), :t, :t, NULL, :attempt, {tried}, {ringing}, {f
 WHERE NOT EXISTS (SELECT 1 FROM calls WHERE bridged = {true} AND accepted_by IN ({ids})
                   AND updated_at > :cutoff
                   AND call_sid <> CAST(:sid AS VARCHAR(64)))
+  AND NOT EXISTS (SELECT 1 FROM peer_away WHERE peer_id IN ({ids})
+                  AND ("until" IS NULL OR "until" > :t))
 ON CONFLICT (call_sid) DO NOTHING
 RETURNING call_sid
 """
