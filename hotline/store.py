@@ -245,6 +245,19 @@ class Outbox(Base):
     attempt: Mapped[int | None] = mapped_column(Integer)
     to_texter: Mapped[bool] = mapped_column(Boolean, default=False)
     callout_id: Mapped[int | None] = mapped_column(Integer)  # a callout's text to a peer
+    # A relayed picture (text/pictures.py): its Twilio media URLs, sealed like the body,
+    # and the SID of the texter's message they belong to, kept at Twilio until sent.
+    media_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    media_of: Mapped[str | None] = mapped_column(String(64), index=True)
+
+
+class MediaRelay(Base):
+    """A relayed picture Twilio has taken but not yet reported delivered or failed: the
+    texter's message (and so its media) stays at Twilio until none is left for it."""
+
+    __tablename__ = "media_relays"
+    outbound_sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    inbound_sid: Mapped[str] = mapped_column(String(64), index=True)
 
 
 class Notice(Base):

@@ -120,6 +120,9 @@ def check(config_file, config_path, weeks, start_text):
     office = "office " + ("set" if services.office else "not set")
     click.echo(f"Services:   {len(services.resources)} resource line(s), {office}, ask by name "
                f"{'allowed' if services.ask_by_name else 'off'}")
+    click.echo("Pictures:   " + ("relayed to the peer, deleted at Twilio once delivered"
+                                 if config.sms.pictures == "relay" else
+                                 "not passed on; the texter is told and the peer sees a note"))
     for line in coverage_lines(config, now, weeks):
         click.echo(line)
 

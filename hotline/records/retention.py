@@ -29,8 +29,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from hotline.records import audit
 from hotline.twilio_client import client
 from hotline.store import (Call, Conversation, DashboardSession, InboundMessage, LoginFailure,
-                           Notice, Outbox, PeerAway, ProviderRecord, ReminderSent, SendWindow,
-                           Voicemail, forget_on_disk)
+                           MediaRelay, Notice, Outbox, PeerAway, ProviderRecord, ReminderSent,
+                           SendWindow, Voicemail, forget_on_disk)
 
 log = logging.getLogger(__name__)
 
@@ -173,6 +173,8 @@ def delete_at_provider(app, now: datetime) -> int:
                     log.warning("gave up deleting a %s record at Twilio after %s attempts",
                                 kind, attempts + 1)
                 db.execute(delete(ProviderRecord).where(ProviderRecord.sid == sid))
+                # A texter's picture gone with its message: no relay holds it any more.
+                db.execute(delete(MediaRelay).where(MediaRelay.inbound_sid == sid))
                 done += gone
             else:  # not final yet, or Twilio is struggling: later, backing off
                 wait = timedelta(minutes=min(6 * 60, 2 ** attempts))

@@ -164,6 +164,9 @@ URGENT_PHRASES = (
     "want to hurt", "make them pay", "shoot him", "shoot her", "shoot them")
 
 
+PICTURE_MODES = ("refuse", "relay")
+
+
 @dataclass(frozen=True)
 class SmsSettings:
     """What the text line says. Keep it short and GSM-7: every emoji or curly quote
@@ -186,6 +189,11 @@ class SmsSettings:
     menu_prompt: str = ""
     no_pictures: str = ("Pictures are not passed on to peers on this line. Please write what "
                         "you want them to know.")
+    # "refuse" (the default: a texter's picture never leaves Twilio) or "relay" (passed to
+    # the peer, then deleted at Twilio once delivered; hotline/text/pictures.py).
+    pictures: str = "refuse"
+    pictures_relayed: str = ("Your picture is passed on to the peer. Our carrier deletes its "
+                             "copy once it is delivered.")
 
 
 @dataclass(frozen=True)

@@ -45,9 +45,12 @@ class Texts:
             # <Message action> is the reply's status callback (statusCallback, deprecated).
             self._report(reply, m.get("action") or m.get("statusCallback"))
 
-    def rest_message(self, to: str, from_: str, body: str, status_callback: str | None) -> Msg:
-        """Messages.json: the router sends a text."""
-        msg = Msg(new_sid("SM"), from_, to, body, self.now())
+    def rest_message(self, to: str, from_: str, body: str, status_callback: str | None,
+                     pictures: int = 0) -> Msg:
+        """Messages.json: the router sends a text (with a relayed picture: an MMS, shown
+        on the peer's phone as a [picture] mark)."""
+        shown = " ".join([body] + [PICTURE] * pictures).strip()
+        msg = Msg(new_sid("MM" if pictures else "SM"), from_, to, shown, self.now())
         with self._log_lock:
             self.messages.append(msg)
         self._report(msg, status_callback)

@@ -187,15 +187,16 @@ def api_messages(account: str):
         return _twilio_error(401, 20003, "Authenticate")
     form = request.form
     to, from_, body = form.get("To", ""), form.get("From", ""), form.get("Body", "")
-    if not to or not from_ or not body:
+    media = form.getlist("MediaUrl")  # a texter's picture relayed (sms: pictures: relay)
+    if not to or not from_ or not (body or media):
         return _twilio_error(400, 21602, "Message body, To and From are required")
-    msg = sim().rest_message(to, from_, body, form.get("StatusCallback"))
+    msg = sim().rest_message(to, from_, body, form.get("StatusCallback"), len(media))
     stamp = _stamp()
     return jsonify({
         "account_sid": account, "api_version": "2010-04-01", "body": body,
         "date_created": stamp, "date_sent": None, "date_updated": stamp,
         "direction": "outbound-api", "error_code": None, "error_message": None,
-        "from": from_, "messaging_service_sid": None, "num_media": "0",
+        "from": from_, "messaging_service_sid": None, "num_media": str(len(media)),
         "num_segments": str(1 + len(body) // 153), "price": None, "price_unit": "USD",
         "sid": msg.sid, "status": "queued", "subresource_uris": {}, "to": to,
         "uri": f"/2010-04-01/Accounts/{account}/Messages/{msg.sid}.json"}), 201

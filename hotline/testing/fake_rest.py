@@ -40,6 +40,7 @@ class Sent:
     body: str
     sid: str | None  # None for a TwiML <Message> reply (recorded by the test harness)
     status_callback: str | None = None
+    media: tuple[str, ...] = ()  # MediaUrl of an MMS: a texter's picture relayed
 
 
 class FakeRest(HttpClient):
@@ -115,15 +116,19 @@ class FakeRest(HttpClient):
                                    "message": "Attempt to send to unsubscribed recipient",
                                    "more_info": "https://www.twilio.com/docs/errors/21610",
                                    "status": 400})
-            sid = f"SM{next(self._sids):032x}"
-            self.sent.append(Sent(to, from_, body, sid, data.get("StatusCallback")))
+            media = data.get("MediaUrl") or ()
+            media = (media,) if isinstance(media, str) else tuple(media)
+            if len(media) > 10:  # as Twilio: at most ten pictures a message
+                return _json(400, {"code": 21623, "message": "Too many media", "status": 400})
+            sid = f"{'MM' if media else 'SM'}{next(self._sids):032x}"
+            self.sent.append(Sent(to, from_, body, sid, data.get("StatusCallback"), media))
             account = uri.split("/Accounts/")[1].split("/")[0]
             stamp = datetime.now(timezone.utc).strftime("%a, %d %b %Y %H:%M:%S +0000")
             return _json(201, {
                 "account_sid": account, "api_version": "2010-04-01", "body": body,
                 "date_created": stamp, "date_sent": None, "date_updated": stamp,
                 "direction": "outbound-api", "error_code": None, "error_message": None,
-                "from": from_, "messaging_service_sid": None, "num_media": "0",
+                "from": from_, "messaging_service_sid": None, "num_media": str(len(media)),
                 "num_segments": str(1 + len(body) // 153), "price": None, "price_unit": "USD",
                 "sid": sid, "status": "queued", "subresource_uris": {},
                 "to": to, "uri": f"/2010-04-01/Accounts/{account}/Messages/{sid}.json"})

@@ -24,8 +24,14 @@ class RestServer:
                 body = self.rfile.read(length).decode() if length else ""
                 parts = urlsplit(self.path)
                 url = f"https://api.twilio.com{parts.path}"  # as the twilio library sees it
+                data: dict = {}
+                for key, value in parse_qsl(body):  # MediaUrl repeats: one per picture
+                    if key == "MediaUrl":
+                        data.setdefault(key, []).append(value)
+                    else:
+                        data[key] = value
                 resp = rest_.request(self.command, url, params=dict(parse_qsl(parts.query)),
-                                     data=dict(parse_qsl(body)))
+                                     data=data)
                 payload = (resp.text or "").encode()
                 self.send_response(resp.status_code)
                 self.send_header("Content-Type", "application/json")

@@ -22,7 +22,7 @@ from sqlalchemy import delete, update
 from twilio.base.exceptions import TwilioException
 
 from hotline.crypto import TEXTS
-from hotline.text import sender
+from hotline.text import pictures, sender
 from hotline.text.rate import may_send
 from hotline.records.retention import forget_at_provider
 from hotline.twilio_client import client
@@ -52,6 +52,10 @@ class Text:
     to_texter: bool = False
     outbox_id: int | None = None  # its staged Outbox row, deleted once Twilio has it
     callout_id: int | None = None  # a callout's text to a peer (its SID finds their answer)
+    # A texter's picture relayed (text/pictures.py): Twilio's media URLs, and the SID of
+    # the texter's message they belong to, which stays at Twilio until this has landed.
+    media: tuple[str, ...] = ()
+    media_of: str | None = None
 
     @property
     def priority(self) -> int:
@@ -87,6 +91,8 @@ def send_one(app, program: str, text: Text) -> str:
     """Send now. Returns the message SID; raises Refused (permanent) or
     TemporaryFailure (worth retrying)."""
     kwargs = {"to": text.to, "from_": program, "body": text.body}
+    if text.media:
+        kwargs["media_url"] = list(text.media)
     callback = status_callback(app)
     if callback:
         kwargs["status_callback"] = callback
@@ -119,7 +125,8 @@ def stage(app, db, texts: list, now: datetime) -> list:
                          priority=t.priority, attempts=0,
                          next_try_at=now + STAGED_LEASE, created_at=now,
                          conversation_id=t.conversation_id, peer_id=t.peer_id,
-                         attempt=t.attempt, to_texter=t.to_texter, callout_id=t.callout_id)
+                         attempt=t.attempt, to_texter=t.to_texter, callout_id=t.callout_id,
+                         **sealed_media(vault, t, key))
             db.add(row)
             rows.append((len(staged), row))
         staged.append(t)
@@ -201,6 +208,8 @@ def record_sent_all(app, sent: list[tuple[str, Text | Bridge]], now: datetime) -
                     and text.conversation_id is not None:
                 db.add(Notice(message_sid=sid, conversation_id=text.conversation_id,
                               peer_id=text.peer_id, attempt=text.attempt or 0, status="queued"))
+            if isinstance(text, Text) and text.media_of is not None:
+                pictures.taken(db, sid, text.media_of)
             if isinstance(text, Text) and text.callout_id is not None and text.peer_id:
                 db.execute(update(CalloutAnswer).where(
                     CalloutAnswer.callout_id == text.callout_id,
@@ -236,7 +245,8 @@ def enqueue(app, texts: list[Text], now: datetime, throttled: bool = False) -> N
                           priority=t.priority, attempts=attempts,
                           next_try_at=due, created_at=now,
                           conversation_id=t.conversation_id, peer_id=t.peer_id,
-                          attempt=t.attempt, to_texter=t.to_texter, callout_id=t.callout_id))
+                          attempt=t.attempt, to_texter=t.to_texter, callout_id=t.callout_id,
+                          **sealed_media(vault, t, key)))
         if throttled:
             sender.wake(db)  # due now: the clock sends it as soon as this commits
 
@@ -257,8 +267,17 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(300, 5 * 2 ** (attempts - 1)))
 
 
+def sealed_media(vault, t: Text, key) -> dict:
+    """A relayed picture's URLs sealed under the batch's key, like the body."""
+    if not t.media:
+        return {}
+    return {"media_enc": vault.seal("\n".join(t.media), key), "media_of": t.media_of}
+
+
 def as_text(vault, row: Outbox) -> Text:
+    media = tuple(vault.open(row.media_enc).split("\n")) if row.media_enc else ()
     return Text(to=vault.open(row.to_enc), body=vault.open(row.body_enc),
                 urgent=row.priority >= URGENT, conversation_id=row.conversation_id,
                 peer_id=row.peer_id, attempt=row.attempt, to_texter=row.to_texter,
-                outbox_id=row.id, callout_id=row.callout_id)
+                outbox_id=row.id, callout_id=row.callout_id, media=media,
+                media_of=row.media_of)

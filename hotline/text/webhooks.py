@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from hotline.availability.commands import not_a_peer
 from hotline import fault_alert
 from hotline.deadlines import after_answer
 from hotline.text import conversations as tx
-from hotline.text import texter_choices, texter_menu
+from hotline.text import pictures, texter_choices, texter_menu
 from hotline.text.keywords import START_WORDS, STOP_WORDS
 from hotline.crypto import Shredded, Vault, instance_secret
 from hotline.keystore import open_store
@@ -50,6 +51,10 @@ STATUS_RANK = {"accepted": 0, "scheduled": 0, "queued": 1, "sending": 2, "sent":
                "delivered": 4, "undelivered": 4, "failed": 4, "read": 5}
 RACE_ATTEMPTS = 3
 PICTURE = "[sent a picture; pictures are not passed on]"
+PICTURE_RELAYED = "[sent a picture, attached]"  # where the rotation file says relay
+# A peer's picture is never passed on, whatever the file says: the texter's phone would
+# show it from the program number, and a peer has words for anything they need to send.
+PEER_NO_PICTURES = "Pictures are not passed on to texters; your words are, if any."
 MESSAGE_SID = re.compile(r"(SM|MM)[0-9a-f]{32}")
 NOT_THIS_LINE = ("This number is not a peer support line. Please call or text 988. "
                  "In an emergency call 911.")
@@ -121,6 +126,8 @@ def incoming():
                 db.flush()
                 forget_at_provider(current_app, db, sid, "message", now())
                 _dispatch(db, sender, body, out, replies)
+                if any(isinstance(t, Text) and t.media_of == sid for t in out):
+                    pictures.hold(db, sid, now())  # deleted at Twilio once relayed
                 out[:] = stage(current_app, db, out, now())
         except IntegrityError:
             with current_app.extensions["hotline.sessions"]() as db:
@@ -159,6 +166,8 @@ def a_phone(number: str | None) -> bool:
 def _dispatch(db, sender: str, body: str, out: list[Text], replies: list[str]) -> None:
     loaded = rotation()
     person = loaded.config.person_by_phone(sender)
+    if person is not None and int(request.form.get("NumMedia") or 0):
+        replies.append(PEER_NO_PICTURES)
     if person is not None and peer_message(db, loaded, person, body, now(), out, replies):
         return
     if person is None and (refused := not_a_peer(loaded, body, now())) \
@@ -170,12 +179,35 @@ def _dispatch(db, sender: str, body: str, out: list[Text], replies: list[str]) -
 
 def texter_message(db, loaded, number: str, body: str, out: list[Text],
                    replies: list[str]) -> None:
+    """A texter's text; with a picture, they are told whether it was passed on (only where
+    the program relays pictures, and only with a text to a peer), and the peer sees a note."""
+    if not int(request.form.get("NumMedia") or 0):
+        _texter_message(db, loaded, number, body, out, replies)
+        return
+    config = loaded.config
+    media = pictures.media_urls(request.form) if config.sms.pictures == "relay" else ()
+    told = len(replies)
+    mark = len(out)
+    if media:
+        media_of = request.form["MessageSid"]
+        _texter_message(db, loaded, number, f"{body} {PICTURE_RELAYED}".strip(), out, replies,
+                        word=body, media=(media, media_of))
+        if any(isinstance(t, Text) and t.media_of == media_of for t in out[mark:]):
+            replies.insert(told, config.sms.pictures_relayed)
+            return
+        replies.insert(told, config.sms.no_pictures)  # a STOP, NEW PEER, INFO ... with it
+        return
+    replies.append(config.sms.no_pictures)
+    _texter_message(db, loaded, number, f"{body} {PICTURE}".strip(), out, replies, word=body)
+
+
+def _texter_message(db, loaded, number: str, body: str, out: list[Text],
+                    replies: list[str], word: str | None = None,
+                    media: tuple | None = None) -> None:
+    """`body` is what peers see (with a picture's note); `word` what the texter typed."""
     app, config, t = current_app, loaded.config, now()
     conv = tx.find_open(db, app, number)
-    word = " ".join(body.split()).upper()
-    if int(request.form.get("NumMedia") or 0):  # pictures are never relayed: say so
-        replies.append(config.sms.no_pictures)
-        body = f"{body} {PICTURE}".strip()
+    word = " ".join((body if word is None else word).split()).upper()
     choice = texter_menu.parse(config, body, digits=conv is None or not (
         conv.owner or conv.preference or conv.asked_for))
     if texter_choices.answer_request(db, config, choice, t, replies):
@@ -192,8 +224,10 @@ def texter_message(db, loaded, number: str, body: str, out: list[Text],
     if conv is None:
         if word in START_WORDS:
             return
+        mark = len(out)
         conv = tx.open_conversation(app, db, loaded, number, body, t, out,
                                     choice if texter_menu.applies(config, choice) else None)
+        attach(out, mark, media)
         replies.append(texter_choices.first_reply(config, choice))
         if conv.urgent:
             replies.append(config.sms.urgent)
@@ -223,13 +257,29 @@ def texter_message(db, loaded, number: str, body: str, out: list[Text],
         conv.urgent = True
         replies.append(config.sms.urgent)
         tx.alert_director(app, db, loaded, conv, number, body, t, out)
+    mark = len(out)
     if conv.owner:  # a long text in parts, each within Twilio's 1,600 characters
         tx.tell(config, [conv.owner], tx.pieces(f"#{c}: ", body), conv, out)
+        attach(out, mark, media)  # the consultant gets the words, not the picture
         consult.copy_to_consultant(config, conv, None, body, out)
     else:  # nobody has it yet: the people deciding see everything the texter says
         tx.tell(config, tx.notified(conv, current_only=True),
                 tx.pieces(f"Peer line #{c} (waiting): ", body, f" - reply YES to take #{c}"),
                 conv, out)
+        attach(out, mark, media)
+
+
+def attach(out: list[Text], start: int, media: tuple | None) -> None:
+    """The texter's picture goes with the first part of each peer's text from out[start:]."""
+    if not media:
+        return
+    urls, media_of = media
+    seen: set[str] = set()
+    for i in range(start, len(out)):
+        text = out[i]
+        if isinstance(text, Text) and not text.to_texter and text.to not in seen:
+            seen.add(text.to)
+            out[i] = replace(text, media=urls, media_of=media_of)
 
 
 def clinician_words(config) -> set[str]:
@@ -271,6 +321,7 @@ def status():
     with transaction() as db:
         if STATUS_RANK[state] >= STATUS_RANK["sent"]:  # settled enough to ask for deletion
             forget_at_provider(current_app, db, form.get("MessageSid"), "message", now())
+        pictures.landed(db, form.get("MessageSid"), state, now())  # a relayed picture's
         if state in FINAL:  # a callout's text that never reached its peer: phone them
             callouts.unreachable(db, None, None, form.get("MessageSid", ""), now(),
                                  every=rotation().config.callout.tally_every)

@@ -217,3 +217,11 @@ def test_oncall_marks_a_peer_who_stepped_out_by_text(tmp_path, monkeypatch):
     report = json.loads(run("oncall", "--config", EXAMPLE, "--at", "2026-12-25 09:00",
                             "--json").output)
     assert report["stepped_out"] == {"tnguyen": "2026-12-25T18:00:00-06:00"}
+
+
+def test_check_says_whether_texters_pictures_are_passed_on(tmp_path):
+    assert "Pictures:   not passed on; the texter is told" in run("check", EXAMPLE).output
+    relaying = tmp_path / "rotation.yaml"
+    relaying.write_text(open(EXAMPLE).read() + "\nsms: {pictures: relay}\n")
+    assert ("Pictures:   relayed to the peer, deleted at Twilio once delivered"
+            in run("check", str(relaying)).output)

@@ -392,3 +392,16 @@ def test_coordinators_and_reminders_are_read_with_their_defaults_when_absent():
 def test_a_bad_reminder_or_coordinator_line_is_refused_with_its_line(old, new, line, phrase):
     found = problems(BASE + NOTICES.replace(old, new))
     assert [(p.line, phrase in p.message) for p in found] == [(line, True)]
+
+
+# -- pictures (issue 16 item 6) ---------------------------------------------------------------
+
+def test_pictures_are_refused_unless_the_file_says_relay():
+    assert parse(BASE, "test.yaml").sms.pictures == "refuse"
+    assert parse(BASE + "sms: {pictures: Relay}\n", "test.yaml").sms.pictures == "relay"
+
+
+def test_a_misspelt_pictures_setting_is_refused_at_its_line():
+    line = BASE.count("\n") + 1
+    found = problem_at(problems(BASE + "sms: {pictures: forward}\n"), line, 17)
+    assert "sms pictures should be refuse or relay" in found.message

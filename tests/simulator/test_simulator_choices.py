@@ -46,3 +46,11 @@ def test_a_caller_choosing_family_at_the_menu_is_told_so_and_the_peer_hears_it(p
     page.wait(6)
     page.button("alice", "answer")
     assert page.panel("alice")["heard"][0].startswith("The caller chose: family member.")
+
+
+def test_where_pictures_are_relayed_the_peer_phone_shows_the_picture(page, rotation_file):
+    use_rotation(rotation_file, ROTATION + "sms: {pictures: relay}\n")
+    page.act("text", phone="officer", body="look", picture=True)
+    assert page.thread("officer", "in")[0].startswith("Your picture is passed on to the peer.")
+    assert page.thread("alice") == ["Peer line #1: look [sent a picture, attached] - reply YES "
+                                    "to take #1 [picture]"]

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import yaml
 
-from hotline.rotation.model import MENU_KINDS, MenuOption, SmsSettings, VoiceSettings
+from hotline.rotation.model import (MENU_KINDS, PICTURE_MODES, MenuOption, SmsSettings,
+                                    VoiceSettings)
 from hotline.rotation.reader.nodes import NodeReader
 
 
@@ -29,8 +30,8 @@ def read_voice(r: NodeReader, node) -> VoiceSettings | None:
 
 def read_sms(r: NodeReader, node) -> SmsSettings | None:
     texts = ("welcome", "urgent", "joined", "fallback", "new_peer", "calling", "closed",
-             "idle_closed", "menu_prompt", "no_pictures")
-    m = r.mapping(node, "sms", (), texts + ("urgent_phrases",))
+             "idle_closed", "menu_prompt", "no_pictures", "pictures_relayed")
+    m = r.mapping(node, "sms", (), texts + ("urgent_phrases", "pictures"))
     if m is None:
         return None
     values: dict = {k: r.text(m[k], f"sms {k}") for k in texts if k in m}
@@ -40,6 +41,14 @@ def read_sms(r: NodeReader, node) -> SmsSettings | None:
             r.error(m["urgent_phrases"], "urgent_phrases should list at least one phrase")
             return None
         values["urgent_phrases"] = phrases
+    if "pictures" in m:
+        mode = (r.text(m["pictures"], "sms pictures") or "").lower()
+        if mode not in PICTURE_MODES:
+            r.error(m["pictures"], f"sms pictures should be {' or '.join(PICTURE_MODES)} "
+                    f"(refuse: texters are told pictures are not passed on; relay: passed "
+                    f"to the peer, then deleted at Twilio)")
+            return None
+        values["pictures"] = mode
     if any(v is None for v in values.values()):
         return None
     return SmsSettings(**values)
