@@ -6,7 +6,7 @@ SID of the texter's message (media_of); media_relays remembers a relay Twilio ha
 taken until its status callback says it landed, so the texter's message, whose media
 the relay points at, is deleted at Twilio only after that.
 
-Revision ID: 0010
+Revision ID: 0009
 Revises: 0008
 Create Date: 2026-12-03 08:15:00.000000
 
@@ -18,7 +18,7 @@ from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision: str = '0010'
+revision: str = '0009'
 down_revision: Union[str, Sequence[str], None] = '0008'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
