@@ -18,8 +18,8 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from hotline.callout.busy import yes_busy
 from hotline.rotation.model import CLINICAL_DIRECTOR, Config, choice_reason
-from hotline.routing import Contact, GiveUp, first_attempt, next_ring, step_number
-from hotline.voice import answer, choices, failsafe, voicemail
+from hotline.routing import Contact, GiveUp, next_ring, step_number
+from hotline.voice import answer, choices, failsafe
 from hotline.voice.failsafe import fallback_twiml
 from hotline.availability import state as availability
 from hotline.voice.verbs import dial_out, say
