@@ -101,3 +101,14 @@ def test_a_failure_reported_after_the_conversation_closed_tells_nobody(phones):
     phones.status(late, "undelivered", "30003")
     assert told_texter(phones) == 1  # the first failure only
     assert phones.since(mark) == []
+
+
+def test_a_relay_the_clock_gives_up_on_after_its_retries_tells_the_texter(phones):
+    alice_has_the_conversation(phones)
+    phones.rest.fail_next(12)  # Twilio fails the first send and the clock's 11 retries
+    phones.text(OFFICER, "are you still there")
+    for _ in range(11):
+        assert told_texter(phones) == 0
+        phones.tick(300)  # past the longest backoff
+    assert phones.last(OFFICER) == TO_TEXTER
+    assert told_peer(phones) == 1
