@@ -144,18 +144,22 @@ def retry_outbox(app, now: datetime) -> None:
         try:
             sid = send_one(app, program, text)
         except TemporaryFailure:
+            dropped = attempts + 1 >= MAX_ATTEMPTS
             with _sessions(app)() as db, db.begin():
-                if attempts + 1 >= MAX_ATTEMPTS:
+                if dropped:
                     log.warning("dropped a text after %s attempts", attempts + 1)
                     db.execute(delete(Outbox).where(Outbox.id == row_id))
                 else:
                     db.execute(update(Outbox).where(Outbox.id == row_id).values(
                         attempts=attempts + 1, next_try_at=now + backoff(attempts + 1)))
+            if dropped:  # a texter's words given up on: they and their peer are told
+                tx.report_refused(app, [(text, None)], now)
             break  # Twilio is still struggling: leave the rest for the next poll
         except Refused as exc:
             drop_outbox_row(app, row_id)
-            if exc.code == OPTED_OUT:
-                tx.report_opt_outs(app, [text], now)
+            if exc.code != OPTED_OUT:
+                log.warning("Twilio refused a queued text (error %s)", exc.code)
+            tx.report_refused(app, [(text, exc.code)], now)  # opt-outs, lost relays
             continue
         record_sent(app, sid, text, now)  # drops its row in the same transaction
 

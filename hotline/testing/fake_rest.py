@@ -3,7 +3,8 @@
 Plugged in as the `http_client` of `twilio.rest.Client`, so the router's real
 sending code runs unchanged down to the HTTP request. It records every
 Messages.json POST, answers with the JSON Twilio returns (sid "SM..."), and
-can fail the next N requests with a 500 or refuse opted-out recipients (21610).
+can fail the next N requests with a 500, refuse the next sends with a given error
+code, or refuse opted-out recipients (21610).
 """
 from __future__ import annotations
 
@@ -56,6 +57,7 @@ class FakeRest(HttpClient):
         self.opted_out: set[str] = set()
         self._fail = 0
         self._crash = 0
+        self._refuse: list[int] = []  # error codes for the next sends, refused with a 400
         # Apart from FakeTwilio's SIDs (which also count from 1): an inbound text and an
         # outbound notice must never share a MessageSid, as they never do at Twilio.
         self._sids = itertools.count(1 << 64)
@@ -71,6 +73,11 @@ class FakeRest(HttpClient):
     def fail_next(self, n: int = 1) -> None:
         """The next `n` requests get a 500, as during a Twilio incident."""
         self._fail = n
+
+    def refuse_next(self, code: int, n: int = 1) -> None:
+        """The next `n` sends are refused with a 400 and this error code (21617 too
+        long, 21211 an invalid 'To', ...), as Twilio refuses a text for good."""
+        self._refuse.extend([code] * n)
 
     def crash_next(self, n: int = 1) -> None:
         """The next `n` sends never reach Twilio: the sending process is killed (-9)
@@ -106,6 +113,9 @@ class FakeRest(HttpClient):
                 return _json(500, {"code": 20500, "message": "Internal Server Error",
                                    "more_info": "https://www.twilio.com/docs/errors/20500",
                                    "status": 500})
+            if self._refuse:
+                return _json(400, {"code": self._refuse.pop(0), "message": "refused",
+                                   "status": 400})
             to, from_, body = data["To"], data["From"], data["Body"]
             if len(body) > 1600:  # as Twilio: refused, not truncated
                 return _json(400, {"code": 21617,

@@ -22,7 +22,7 @@ from hotline.paging import pages
 from hotline.availability import state as availability
 from hotline.rotation.model import CLINICAL_DIRECTOR, Config
 from hotline.routing import Contact, GiveUp, next_ring, step_number
-from hotline.text import texter_menu
+from hotline.text import texter_menu, undelivered
 from hotline.text.outbox import OPTED_OUT, Text, send_all
 from hotline.crypto import CONVERSATION
 from hotline.records import shredding
@@ -259,12 +259,23 @@ def accepted_step(config: Config, conv: Conversation, person_id: str) -> int:
 
 
 def deliver(app, texts: list[Text], now: datetime) -> None:
-    """Send after commit; a recipient who opted out (21610) is reported to the people
-    who would otherwise wait for an answer that cannot come."""
+    """Send after commit; what Twilio refuses for good is reported (report_refused)."""
     if not texts:
         return
     program = app.extensions["hotline.rotation"].current().config.program.number
-    report_opt_outs(app, send_all(app, program, texts, now), now)
+    report_refused(app, send_all(app, program, texts, now), now)
+
+
+def report_refused(app, refused: list[tuple[Text, int | None]], now: datetime) -> None:
+    """A recipient who opted out (21610) is reported to the people who would otherwise
+    wait for an answer that cannot come; a texter's words that will never reach their
+    peer (too long, a bad number, the peer's STOP) are reported to both
+    (text/undelivered.py). The notes are not reported again if refused: no loop."""
+    report_opt_outs(app, [t for t, code in refused if code == OPTED_OUT], now)
+    notes = undelivered.notes_for_refused(app, [t for t, _ in refused])
+    if notes:
+        send_all(app, app.extensions["hotline.rotation"].current().config.program.number,
+                 notes, now)
 
 
 def report_opt_outs(app, refused: list[Text], now: datetime) -> None:

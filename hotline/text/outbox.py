@@ -137,10 +137,12 @@ def stage(app, db, texts: list, now: datetime) -> list:
     return staged
 
 
-def send_all(app, program: str, texts: list[Text], now: datetime) -> list[Text]:
-    """Send a batch, urgent first. Returns the texts refused because the
-    recipient opted out (the caller tells the people who need to know)."""
-    opted_out: list[Text] = []
+def send_all(app, program: str, texts: list[Text],
+             now: datetime) -> list[tuple[Text, int | None]]:
+    """Send a batch, urgent first. Returns the texts Twilio refused for good, each
+    with its error code (an opt-out, a relay that will never reach its peer): the
+    caller tells the people who need to know."""
+    refused: list[tuple[Text, int | None]] = []
     queue: list[Text] = []  # Twilio failed: retry with backoff
     held: list[Text] = []  # over the rate: send as soon as a slot frees
     sent: list[tuple[str, Text]] = []
@@ -173,10 +175,9 @@ def send_all(app, program: str, texts: list[Text], now: datetime) -> list[Text]:
             continue
         except Refused as exc:
             unstage(app, text)
-            if exc.code == OPTED_OUT:
-                opted_out.append(text)
-            else:
+            if exc.code != OPTED_OUT:
                 log.warning("Twilio refused a text (error %s)", exc.code)
+            refused.append((text, exc.code))
             continue
         sent.append((sid, text))
     record_sent_all(app, sent, now)  # one transaction for the batch
@@ -184,7 +185,7 @@ def send_all(app, program: str, texts: list[Text], now: datetime) -> list[Text]:
         enqueue(app, queue, now)
     if held:
         enqueue(app, held, now, throttled=True)
-    return opted_out
+    return refused
 
 
 def record_sent(app, sid: str, text: Text | Bridge, now: datetime) -> None:

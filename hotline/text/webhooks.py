@@ -29,7 +29,7 @@ from hotline.availability.commands import not_a_peer
 from hotline import fault_alert
 from hotline.deadlines import after_answer
 from hotline.text import conversations as tx
-from hotline.text import pictures, texter_choices, texter_menu
+from hotline.text import pictures, texter_choices, texter_menu, undelivered
 from hotline.text.keywords import START_WORDS, STOP_WORDS
 from hotline.crypto import Shredded, Vault, instance_secret
 from hotline.keystore import open_store
@@ -258,8 +258,9 @@ def _texter_message(db, loaded, number: str, body: str, out: list[Text],
         replies.append(config.sms.urgent)
         tx.alert_director(app, db, loaded, conv, number, body, t, out)
     mark = len(out)
-    if conv.owner:  # a long text in parts, each within Twilio's 1,600 characters
-        tx.tell(config, [conv.owner], tx.pieces(f"#{c}: ", body), conv, out)
+    if conv.owner:  # a long text in parts, each within Twilio's 1,600 characters; tracked,
+        # so the texter hears if it never reaches their peer (text/undelivered.py)
+        undelivered.relay(config, conv, tx.pieces(f"#{c}: ", body), out)
         attach(out, mark, media)  # the consultant gets the words, not the picture
         consult.copy_to_consultant(config, conv, None, body, out)
     else:  # nobody has it yet: the people deciding see everything the texter says
@@ -313,11 +314,21 @@ def ask_for_clinician(app, db, loaded, conv, number: str, body: str, t: datetime
 @twilio_webhook(MessagingResponse)
 def status():
     """Delivery reports. A notice that never reached a peer makes them unreachable:
-    when nobody at the current step can be reached, escalate now."""
+    when nobody at the current step can be reached, escalate now. A texter's words
+    that never reached their peer: both are told."""
     form = request.form
     state = form.get("MessageStatus", "")
     if state not in STATUS_RANK:
         return MessagingResponse()
+    out: list[Text] = []
+    _settle(form, state, out)
+    if out:  # staged with the decision; handed to Twilio once the answer is out
+        app, t = current_app._get_current_object(), now()
+        after_answer(lambda: tx.deliver(app, out, t))
+    return MessagingResponse()
+
+
+def _settle(form, state: str, out: list[Text]) -> None:
     with transaction() as db:
         if STATUS_RANK[state] >= STATUS_RANK["sent"]:  # settled enough to ask for deletion
             forget_at_provider(current_app, db, form.get("MessageSid"), "message", now())
@@ -328,22 +339,26 @@ def status():
         notice = db.get(Notice, form.get("MessageSid", ""), with_for_update=True)
         # Each (sid, status) once, and only forward: a late "sent" cannot undo "failed".
         if notice is None or STATUS_RANK[state] <= STATUS_RANK.get(notice.status, 0):
-            return MessagingResponse()
+            return
         notice.status = state
         if state not in FINAL:
-            return MessagingResponse()
+            return
         if notice.attempt == pages.PAGE_ATTEMPT:  # a clinician's page text never arrived
             pages.text_failed(db, notice.conversation_id, notice.peer_id, now())
-            return MessagingResponse()
+            return
+        if undelivered.is_relay(notice):  # the texter's words never reached their peer
+            undelivered.tell_both(current_app, db, rotation().config, notice.conversation_id,
+                                  notice.peer_id, out)
+            out[:] = stage(current_app, db, out, now())
+            return
         conv = db.get(Conversation, notice.conversation_id, with_for_update=True)
         if conv is None or conv.owner or conv.escalate_at is None \
                 or notice.attempt != conv.attempt:
-            return MessagingResponse()
+            return
         failed = set(db.scalars(select_failed(notice)))
         if set(tx.notified(conv, current_only=True)) - set(conv.alerted) <= failed:
             log.info("text #%s: nobody at the current step reachable; escalating", conv.code)
             conv.escalate_at = now()
-    return MessagingResponse()
 
 
 def select_failed(notice: Notice):

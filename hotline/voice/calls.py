@@ -19,7 +19,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from hotline.callout.busy import yes_busy
 from hotline.rotation.model import CLINICAL_DIRECTOR, Config, choice_reason
 from hotline.routing import Contact, GiveUp, next_ring, step_number
-from hotline.voice import answer, choices, failsafe
+from hotline.voice import answer, choices, edges, failsafe
 from hotline.voice.failsafe import fallback_twiml
 from hotline.availability import state as availability
 from hotline.voice.verbs import dial_out, say
@@ -74,6 +74,11 @@ def _empty() -> VoiceResponse:
 @bp.post("/incoming")
 @twilio_webhook(failsafe.incoming)
 def incoming():
+    # In memory, before any database work: another number's call or a malformed SID
+    # hears where help is, and rings nobody (voice/edges.py).
+    refused = edges.not_a_call_here()
+    if refused is not None:
+        return refused
     loaded = rotation()
     sid = request.form["CallSid"]
     t = now()
@@ -120,6 +125,7 @@ def _answer(loaded, sid: str, t: datetime) -> VoiceResponse:
 
 @bp.post("/menu")
 @twilio_webhook(_emergency_menu)
+@edges.checked_sid(edges.pointer)
 def menu():
     loaded = rotation()
     resp = VoiceResponse()
@@ -135,6 +141,7 @@ def menu():
 
 @bp.post("/next")
 @twilio_webhook(failsafe.next_step)
+@edges.checked_sid(edges.pointer)
 def dial_done():
     """<Dial action>: the step is over. Accepted means the conversation happened."""
     loaded = rotation()
@@ -170,6 +177,7 @@ def _catch_up(call: Call, attempt: int) -> None:
 
 @bp.post("/emergency-done")
 @twilio_webhook(_emergency_hangup)
+@edges.checked_sid(edges.pointer)
 def emergency_done():
     """The end of the old emergency route's <Dial> (calls answered by an earlier
     version while its database was away)."""
@@ -184,6 +192,7 @@ def emergency_done():
 
 @bp.post("/whisper")
 @twilio_webhook(_emergency_whisper)
+@edges.checked_sid(edges.hangup)
 def whisper():
     """Runs on the peer's phone after they pick up, before the caller is bridged."""
     loaded = rotation()
@@ -205,6 +214,7 @@ def whisper():
 
 @bp.post("/screen")
 @twilio_webhook(_emergency_screen)
+@edges.checked_sid(edges.hangup)
 def screen():
     """The peer's key press: 1 takes the call (first one wins), anything else passes."""
     loaded = rotation()
@@ -237,6 +247,7 @@ def screen():
 
 @bp.post("/status")
 @twilio_webhook(_empty)
+@edges.checked_sid(edges.empty)
 def status():
     """Call status callbacks, for the caller's call and for every peer leg."""
     form = request.form
@@ -259,6 +270,7 @@ def status():
 
 @bp.post("/bridge")
 @twilio_webhook(_emergency_hangup)
+@edges.checked_sid(edges.hangup)
 def bridge():
     """A peer's CALL: their phone rang first; a 1 then rings the texter. The key press
     keeps a voicemail from being connected to an officer."""

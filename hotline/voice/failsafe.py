@@ -24,7 +24,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from hotline import fault_alert
 from hotline.rotation.model import Config
 from hotline.routing import Contact, GiveUp, next_ring
-from hotline.voice import voicemail
+from hotline.voice import edges, voicemail
 from hotline.voice.verbs import dial_out, say
 from hotline.webhooks import e164, last_good, now
 
@@ -79,6 +79,9 @@ def incoming(greet: bool = True) -> VoiceResponse:
     """/voice/incoming (and /voice/menu) without the database: the greeting, then
     the first step's on-call peers. The menu is skipped: the normal order reaches
     everyone on call anyway."""
+    refused = edges.not_a_call_here()  # not this line's call: nobody rung from memory either
+    if refused is not None:
+        return refused
     resp = VoiceResponse()
     loaded = last_good()
     if loaded is None:
