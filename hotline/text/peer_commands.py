@@ -58,9 +58,11 @@ _CODE_WORD = re.compile(rf"\s*(#)?\s*(\d{{1,9}})[\s:,.-]*({_WORDS}{_END})", re.I
 _AFTER_HASH_CODE = re.compile(r"(?:[\s.!?,:;-]+(.*))?", re.S)
 _CONFIRM = re.compile(rf"[\s:,.-]*confirm{_END}", re.I)
 PREFIXED = re.compile(r"\s*#\s*(\d{1,9})\s*[:,-]?\s*(.*)", re.S)
+# One text (under 320 characters, two segments): every command a peer may need at 3 a.m.
 HELP = ("Peer line: YES 7 takes #7, PASS 7 hands it on, DONE 7 closes it, CALL 7 rings you, "
         "then them (the # is optional). \"#7 your text\" writes to #7; plain text goes to "
-        "the one you last wrote to.")
+        "the one you last wrote to. URGENT 7 pages the clinician on call; CONSULT 7 asks "
+        "them to join #7. OFF / ON steps you out and back; WHO, STATUS.")
 MORE = "Text HELP for the commands."
 
 
@@ -104,7 +106,6 @@ def _canonical(word: str) -> str:
 def peer_message(db, loaded, person: Person, body: str, now: datetime, out: list[Text],
                  replies: list[str]) -> bool:
     """Handle a text from someone in the rotation. False: treat it as a texter's."""
-
     if " ".join(body.split()).upper() in STOP_WORDS | START_WORDS:
         # Twilio acts on these for the sender's own phone. Relayed to their texter they
         # would read as "STOP" from the peer; as a texter, their own peer must hear.
@@ -439,7 +440,6 @@ def _body_word(ans: Answer) -> str:
 # URGENT #7 and CONSULT #7 come from the peer with #7; ACK #7 from a paged clinician.
 # Words after URGENT #7 are the page's context, so they are not reported as unsent.
 WITH_WORDS = ("urgent",)
-HELP += " URGENT 7 pages the clinician on call; CONSULT 7 asks them to join #7."
 _AFTER = re.compile(r"\s*\w+[\s:,.-]*#?\s*\d{1,9}[\s.!?,:;-]*(.*)", re.S)
 
 

@@ -165,3 +165,11 @@ def test_the_director_reveals_without_typing_the_hash(phones):
 def test_reveal_without_a_code_asks_the_director_which(phones):
     phones.text(OFFICER, "rough night")
     assert phones.text(DIRECTOR, "REVEAL") == ["Which one? Text REVEAL 7 for #7."]
+
+
+def test_help_lists_every_command_a_peer_may_need_in_one_short_text(phones):
+    [reply] = phones.text(ALICE, "HELP")
+    for command in ("YES 7", "PASS 7", "DONE 7", "CALL 7", "#7 your text", "URGENT 7",
+                    "CONSULT 7", "OFF / ON", "WHO", "STATUS"):
+        assert command in reply
+    assert len(reply) <= 306  # two GSM-7 segments: a tired peer gets one text, not three
