@@ -240,31 +240,8 @@ class FakeTwilio:
         else:
             status = "completed"
             self.clock.advance(phone.answer_after)
-            url, doc = self._twiml(placed.url, leg)
-            while doc is not None:
-                jumped = None
-                for verb in doc:
-                    if verb.tag in ("Say", "Play"):
-                        heard.append((verb.text or "").strip())
-                    elif verb.tag == "Gather":
-                        heard.extend((c.text or "").strip() for c in verb)
-                        if phone.press is not None:
-                            self.clock.advance(phone.press_after)
-                            jumped = (verb.get("action") or url, {**leg, "Digits": phone.press})
-                        else:
-                            self.clock.advance(int(verb.get("timeout", 5)))
-                            if verb.get("actionOnEmptyResult") == "true":
-                                jumped = (verb.get("action") or url, {**leg, "Digits": ""})
-                    elif verb.tag in ("Hangup", "Reject"):
-                        break
-                    elif verb.tag != "Pause":
-                        raise UnsupportedTwiML(f"the fake carrier does not know <{verb.tag}> "
-                                               "on a placed call")
-                    if jumped:
-                        break
-                doc = None
-                if jumped:
-                    url, doc = self._twiml(urljoin(url, jumped[0]), jumped[1])
+            self._run_leg(placed.url, leg, phone, heard, "on a placed call",
+                          lambda: self.clock.advance(phone.press_after))
         if getattr(placed, "status_callback", None):
             self.post(placed.status_callback, {**leg, "CallStatus": status})
         return heard
@@ -390,7 +367,16 @@ class FakeTwilio:
         leg = {"CallSid": leg_sid, "ParentCallSid": rec.sid, "AccountSid": ACCOUNT_SID,
                "From": caller_id, "To": number, "Direction": "outbound-dial",
                "CallStatus": "in-progress"}
-        leg_url, doc = self._twiml(urljoin(url, whisper_url), leg)
+        return self._run_leg(urljoin(url, whisper_url), leg, phone, heard, "in a whisper",
+                             lambda: self.clock.set_at_least(
+                                 t0 + timedelta(seconds=phone.answer_after + phone.press_after)))
+
+    def _run_leg(self, url: str, leg: dict, phone: Phone, heard: list[str], where: str,
+                 press) -> bool:
+        """Play the TwiML a callee's phone gets (a whisper, a call the router placed): what
+        is said goes into `heard`, a Gather gets the phone's key once `press()` has moved
+        the clock. False when the document hangs up."""
+        url, doc = self._twiml(url, leg)
         while doc is not None:
             jumped = None
             for verb in doc:
@@ -399,27 +385,24 @@ class FakeTwilio:
                 elif verb.tag == "Gather":
                     heard.extend((c.text or "").strip() for c in verb)
                     if phone.press is not None:
-                        self.clock.set_at_least(t0 + timedelta(seconds=phone.answer_after
-                                                               + phone.press_after))
-                        jumped = (verb.get("action") or leg_url, {**leg, "Digits": phone.press})
+                        press()
+                        jumped = (verb.get("action") or url, {**leg, "Digits": phone.press})
                     else:
                         self.clock.advance(int(verb.get("timeout", 5)))
                         if verb.get("actionOnEmptyResult") == "true":
-                            jumped = (verb.get("action") or leg_url, {**leg, "Digits": ""})
+                            jumped = (verb.get("action") or url, {**leg, "Digits": ""})
                 elif verb.tag in ("Hangup", "Reject"):
                     return False
-                elif verb.tag == "Dial":
-                    raise UnsupportedTwiML("a whisper cannot contain <Dial>")
                 elif verb.tag == "Redirect":
                     jumped = (verb.text.strip(), leg)
-                elif verb.tag != "Pause":
-                    raise UnsupportedTwiML(f"the fake carrier does not know <{verb.tag}> in a whisper")
+                elif verb.tag != "Pause":  # <Dial> too: Twilio forbids one in a whisper
+                    raise UnsupportedTwiML(f"the fake carrier does not know <{verb.tag}> {where}")
                 if jumped:
                     break
-            if jumped:
-                leg_url, doc = self._twiml(urljoin(leg_url, jumped[0]), jumped[1])
-            else:
+            if not jumped:
                 return True
+            url, doc = self._twiml(urljoin(url, jumped[0]), jumped[1])
+        return True
         return True
 
 
