@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, select
 
+from hotline.callout.busy import yes_busy
 from hotline.records import audit
 from hotline.rotation.availability import away_now
 from hotline.store import PeerAway, ReminderOptOut
@@ -80,3 +81,7 @@ def set_reminders(db, peer_id: str, on: bool, now: datetime) -> None:
         db.add(ReminderOptOut(peer_id=peer_id, since=now))
 
 
+def unavailable(db, config, now: datetime) -> frozenset[str]:
+    """Peers routing skips besides those on another contact: stepped out (OFF, BUSY),
+    and, where the rotation file says so, those who said YES to a callout."""
+    return away_ids(db, now) | yes_busy(db, config)

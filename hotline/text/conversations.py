@@ -16,7 +16,6 @@ from sqlalchemy import case, delete, exists, func, insert, literal_column, selec
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import aliased, object_session
 
-from hotline.callout.busy import yes_busy
 from hotline.callout.service import unreachable
 from hotline.paging import pages
 from hotline.availability import state as availability
@@ -175,8 +174,7 @@ def advance(app, loaded, conv: Conversation, texter: str, now: datetime, out: li
                       preference=option, asked_for=conv.asked_for)
     # A peer who stepped out (OFF, BUSY) is skipped exactly like one passed over here, and
     # so is one who said YES to a callout, if the file says so.
-    busy = (busy | availability.away_ids(object_session(conv), now)
-            | yes_busy(object_session(conv), config))
+    busy = busy | availability.unavailable(object_session(conv), config, now)
     decision = next_ring(config, loaded.schedule, contact, busy, now)
     c = conv.code
     if isinstance(decision, GiveUp):

@@ -16,7 +16,6 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from twilio.twiml.voice_response import VoiceResponse
 
-from hotline.callout.busy import yes_busy
 from hotline.rotation.model import CLINICAL_DIRECTOR, Config, choice_reason
 from hotline.routing import Contact, GiveUp, next_ring, step_number
 from hotline.voice import answer, choices, edges, failsafe
@@ -330,8 +329,7 @@ def busy_peers(db, exclude: str) -> frozenset[str]:
     cutoff = now() - STALE
     rows = db.execute(select(Call.accepted_by).where(
         Call.bridged.is_(True), Call.call_sid != exclude, Call.updated_at > cutoff))
-    return (frozenset(r[0] for r in rows) | yes_busy(db, rotation().config)
-            | availability.away_ids(db, now()))
+    return frozenset(r[0] for r in rows) | availability.unavailable(db, rotation().config, now())
 
 
 def _route(resp: VoiceResponse, db, loaded, call: Call, first: bool) -> VoiceResponse:
