@@ -70,11 +70,8 @@ def test_two_peers_race_to_yes_exactly_one_wins(phones, app, rotation_file):
 
 def test_officers_texting_at_the_same_instant_each_get_a_peer_and_their_own_code(phones, app):
     # Twenty webhooks at once from threads of ONE Python process (production spreads
-    # them over worker processes) on a shared machine can queue on the GIL past the
-    # 2 s webhook budget. The point here is the codes; the budget has its own tests
-    # (tests/test_deadlines.py) and benchmarks (bench/).
-    app.config["HOTLINE_WEBHOOK_BUDGET"] = 10
-    app = phones.restart()
+    # them over worker processes) can queue on the GIL past the 2 s production budget:
+    # the scenarios' roomier budget (tests/conftest.py) keeps this about the codes.
     officers = [f"+1262555{n:04d}" for n in range(150, 170)]
     sids = {number: phones.carrier.sid("SM") for number in officers}
     replies, barrier = {}, threading.Barrier(len(officers))
