@@ -52,6 +52,8 @@ STATUS_RANK = {"accepted": 0, "scheduled": 0, "queued": 1, "sending": 2, "sent":
 RACE_ATTEMPTS = 3
 PICTURE = "[sent a picture; pictures are not passed on]"
 PICTURE_RELAYED = "[sent a picture, attached]"  # where the rotation file says relay
+# A consultant is sent the words only: the picture stays between the texter and their peer.
+PICTURE_PEER_ONLY = "[sent a picture; only their peer has it]"
 # A peer's picture is never passed on, whatever the file says: the texter's phone would
 # show it from the program number, and a peer has words for anything they need to send.
 PEER_NO_PICTURES = "Pictures are not passed on to texters; your words are, if any."
@@ -261,7 +263,9 @@ def _texter_message(db, loaded, number: str, body: str, out: list[Text],
     if conv.owner:  # a long text in parts, each within Twilio's 1,600 characters; tracked,
         # so the texter hears if it never reaches their peer (text/undelivered.py)
         undelivered.relay(config, conv, tx.pieces(f"#{c}: ", body), out)
-        attach(out, mark, media)  # the consultant gets the words, not the picture
+        attach(out, mark, media)
+        if media:
+            body = body.removesuffix(PICTURE_RELAYED) + PICTURE_PEER_ONLY
         consult.copy_to_consultant(config, conv, None, body, out)
     else:  # nobody has it yet: the people deciding see everything the texter says
         tx.tell(config, tx.notified(conv, current_only=True),

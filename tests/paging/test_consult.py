@@ -68,3 +68,15 @@ def test_a_peers_plain_ack_is_a_word_to_their_texter(phones, app):
     phones.text(ALICE, "yes")
     assert phones.text(ALICE, "ack") == []
     assert phones.last(OFFICER) == "ack"
+
+
+def test_a_relayed_picture_reaches_the_peer_and_the_clinician_is_told_only_of_it(
+        phones, rotation_file):
+    rotation_file.write_text(rotation_file.read_text() + "sms: {pictures: relay}\n")
+    consulting(phones)
+    phones.text(OFFICER, "look at this", sid="MM" + "c" * 32, media=1)
+    [to_peer] = [s for s in phones.rest.sent if s.to == ALICE and "look at this" in s.body]
+    [to_clinician] = [s for s in phones.rest.sent if s.to == KIRAN and "look at this" in s.body]
+    assert to_peer.media and to_peer.body == "#1: look at this [sent a picture, attached]"
+    assert not to_clinician.media
+    assert to_clinician.body == "#1: look at this [sent a picture; only their peer has it]"
