@@ -165,6 +165,9 @@ def procfile_web(app: str, port: int) -> list[str]:
 def gunicorn(app: str, env: dict, log: Path, health: str = "/health"):
     """The Procfile's web line on a free loopback port."""
     port = free_port()
+    # The router refuses to start under gunicorn without the address Twilio signs
+    # (ops/safety.py); here that is the loopback port the load generator signs for.
+    env = {**env, "HOTLINE_PUBLIC_URL": f"http://127.0.0.1:{port}"}
     proc = Proc(procfile_web(app, port), env, log)
     try:
         wait_http(f"http://127.0.0.1:{port}{health}")

@@ -123,14 +123,24 @@ def _private_files(url: str) -> None:
         pass  # a missing folder: SQLite's own error says it better
 
 
-def make_engine(url: str, budget: float | None = None) -> Engine:
+def make_engine(url: str, budget: float | None = None, durable: bool = True) -> Engine:
     """`budget`: a web process's webhook budget in seconds, which bounds every wait on
-    the database (hotline/deadlines.py); None for the clock and maintenance commands."""
+    the database (hotline/deadlines.py); None for the clock and maintenance commands.
+    `durable=False` (PostgreSQL): commits do not wait for the WAL to reach the disk
+    (`synchronous_commit = off`), for the one write whose loss the router survives
+    (voice/answer.py); a server crash can lose such a commit, never corrupt anything."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
         _private_files(url)
     engine = create_engine(url, **deadlines.engine_options(url, budget))
     deadlines.install(engine, budget)
+    if not durable and engine.dialect.name == "postgresql":
+
+        @event.listens_for(engine, "connect")
+        def _no_flush_wait(dbapi_conn, _record):
+            with dbapi_conn.cursor() as cur:
+                cur.execute("SET synchronous_commit = off")
+            dbapi_conn.commit()
     if url.startswith("sqlite"):
         busy_ms = deadlines.sqlite_busy_ms(budget)
 

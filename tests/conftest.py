@@ -120,6 +120,7 @@ def app(tmp_path, rotation_file, database_url, clock):
                      instance_path=str(tmp_path / "instance"))
     yield app
     app.extensions["hotline.engine"].dispose()
+    app.extensions["hotline.answer_engine"].dispose()
 
 
 @pytest.fixture

@@ -215,7 +215,7 @@ def test_a_dropped_pooled_connection_is_retried_once_and_the_call_routes_normall
     if engine.dialect.name != "postgresql":
         pytest.skip("PostgreSQL drops connections; SQLite has none to drop")
     assert dials(timed(app, "/voice/incoming", call())[0])  # a connection now in the pool
-    with engine.connect() as conn:
+    with app.extensions["hotline.answer_engine"].connect() as conn:  # the one answers use
         pid = conn.scalar(text("SELECT pg_backend_pid()"))
     killer = create_engine(database_url)
     with killer.begin() as conn:  # the server restarts, or a failover drops it

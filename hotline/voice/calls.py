@@ -95,7 +95,7 @@ def _answer(loaded, sid: str, t: datetime) -> VoiceResponse:
     if not config.voice.menu:
         # The common case in one round trip (voice/answer.py); else the full path below.
         caller = e164(request.form.get("From"), config.program.region)
-        ring = answer.first_ring(current_app.extensions["hotline.engine"], loaded, sid,
+        ring = answer.first_ring(current_app.extensions["hotline.answer_engine"], loaded, sid,
                                  caller, t)
         if ring is not None:
             say(resp, config, config.voice.greeting)
