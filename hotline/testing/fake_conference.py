@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
 FOREVER = 4 * 3600.0  # Twilio's longest call
+REST_DELAY = 1.0  # seconds before a calls(sid).update(...) reaches the phone
 
 
 class Ended(Exception):
@@ -112,14 +113,17 @@ class Sim:
         if delay is None:
             return  # waits until interrupted
         t = self.carrier.clock.now.timestamp() + delay
-        heapq.heappush(self._heap, (t, token, ident, value))
+        heapq.heappush(self._heap, (t, token, ident, value, False))
 
-    def interrupt(self, actor, what: Interrupt) -> None:
+    def interrupt(self, actor, what: Interrupt, after: float = 0.0) -> None:
+        """Deliver `what` to a phone `after` seconds from now; until then it goes on as
+        it was (a REST request takes Twilio a moment, so a key pressed meanwhile counts)."""
         if actor == "caller":
             self.caller_interrupt = what
             return
         if actor in self._actors:
-            self._wake(actor, 0.0, what)
+            t = self.carrier.clock.now.timestamp() + after
+            heapq.heappush(self._heap, (t, next(self._seq), actor, what, True))
 
     def alive(self) -> bool:
         return any(not self._is_background(i) for i in self._actors)
@@ -132,8 +136,8 @@ class Sim:
         clock = self.carrier.clock
         target = clock.now.timestamp() + seconds
         while self._heap and self._heap[0][0] <= target:
-            t, token, ident, value = heapq.heappop(self._heap)
-            if self._tokens.get(ident) != token or ident not in self._actors:
+            t, token, ident, value, forced = heapq.heappop(self._heap)
+            if ident not in self._actors or (not forced and self._tokens.get(ident) != token):
                 continue  # superseded by an interrupt, or the phone is done
             clock.set_at_least(_at(clock, t))
             self._step(ident, value)
@@ -146,7 +150,7 @@ class Sim:
         clock = self.carrier.clock
         end = clock.now.timestamp() + FOREVER
         while self.alive() and clock.now.timestamp() < end:
-            pending = [e[0] for e in self._heap if self._tokens.get(e[2]) == e[1]
+            pending = [e[0] for e in self._heap if (e[4] or self._tokens.get(e[2]) == e[1])
                        and e[2] in self._actors and not self._is_background(e[2])]
             if not pending:
                 return  # what is left waits for nothing that can still happen
@@ -188,9 +192,9 @@ class Sim:
             if actor is None:
                 continue
             if form.get("Status") in ("completed", "canceled"):
-                self.interrupt(actor, Interrupt("end"))
+                self.interrupt(actor, Interrupt("end"), after=REST_DELAY)
             elif form.get("Url"):
-                self.interrupt(actor, Interrupt("move", form["Url"]))
+                self.interrupt(actor, Interrupt("move", form["Url"]), after=REST_DELAY)
         while self._parts_seen < len(rest.participant_updates):
             conf_sid, call_sid, form = rest.participant_updates[self._parts_seen]
             self._parts_seen += 1
