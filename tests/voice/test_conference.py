@@ -17,7 +17,7 @@ from hotline.clock import run_due
 from hotline.store import AuditEvent
 from hotline.testing.fake_rest import FakeRest
 from hotline.testing.fake_twilio import ACCOUNT_SID, FakeTwilio, Phone
-from tests.conftest import ALICE, BOB, CAROL, DIRECTOR, OFFICER, PROGRAM, ROTATION, TOKEN
+from tests.conftest import ALICE, CAROL, DIRECTOR, OFFICER, PROGRAM, ROTATION, TOKEN
 from tests.paging.conftest import CLINICAL, KIRAN, LEE
 from tests.sms_fixtures import PUBLIC, text_line
 from tests.voice.test_calls import (OTHER_OFFICER, incoming, live_calls, ring_of, stats,
