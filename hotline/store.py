@@ -78,9 +78,11 @@ class Call(Base):
     # the router placed, as [[attempt, person id, leg CallSid or None, ended?], ...]: the
     # caller's wait loop moves on once every leg of its step has ended. SIDs only.
     legs: Mapped[list | None] = mapped_column(JSON)
-    step_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when this step's legs went out
+    step_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when this step is over, at the latest
     conference_sid: Mapped[str | None] = mapped_column(String(64))  # CF..., for the coach's *7
     coach_leg: Mapped[str | None] = mapped_column(String(64))  # the clinician coaching the peer
+    caller_joined: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                server_default=sa_false())
     conference_ended: Mapped[bool] = mapped_column(Boolean, default=False,
                                                    server_default=sa_false())
 

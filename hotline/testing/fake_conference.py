@@ -30,6 +30,10 @@ FOREVER = 4 * 3600.0  # Twilio's longest call
 REST_DELAY = 1.0  # seconds before a calls(sid).update(...) reaches the phone
 
 
+class UnsupportedTwiML(AssertionError):
+    pass
+
+
 class Ended(Exception):
     """This phone's call is over (it hung up, or the router ended it)."""
 
@@ -180,10 +184,8 @@ class Sim:
         while self._calls_seen < len(rest.calls):
             placed = rest.calls[self._calls_seen]
             self._calls_seen += 1
-            phone = self.carrier.phones.get(placed.to)
-            from hotline.testing.fake_twilio import Phone, Ring
-            self.rec.rings.append(Ring(placed.to, placed.from_, self.elapsed()))
-            ident = self.spawn(self._leg(placed, phone or Phone.rings_out()))
+            self.carrier.rang(self.rec, placed.to, placed.from_, self.elapsed())
+            ident = self.spawn(self._leg(placed, self.carrier.phone(placed.to)))
             self.legs[placed.sid] = ident
         while self._updates_seen < len(rest.call_updates):
             sid, form = rest.call_updates[self._updates_seen]
@@ -286,7 +288,6 @@ class Sim:
                 elif verb.tag == "Dial" and verb.find("Conference") is not None:
                     jumped = yield from self._member(url, verb, params, phone, state)
                 else:
-                    from hotline.testing.fake_twilio import UnsupportedTwiML
                     raise UnsupportedTwiML(f"the fake carrier does not know <{verb.tag}> "
                                            "on a placed call")
                 if jumped:

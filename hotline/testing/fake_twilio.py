@@ -23,6 +23,7 @@ from urllib.parse import urljoin, urlsplit
 from twilio.request_validator import RequestValidator
 
 from hotline.deadlines import drain
+from hotline.testing.fake_conference import FOREVER, Sim, UnsupportedTwiML
 
 ACCOUNT_SID = "AC" + "0" * 32
 
@@ -122,8 +123,6 @@ class CallRecord:
         return [r.number for r in self.rings]
 
 
-class UnsupportedTwiML(AssertionError):
-    pass
 
 
 class FakeTwilio:
@@ -261,6 +260,12 @@ class FakeTwilio:
         return rec
 
     # -- the conference bridge (hotline/testing/fake_conference.py) -------------------
+    def phone(self, number: str) -> Phone:
+        return self.phones.get(number, Phone.rings_out())
+
+    def rang(self, rec: CallRecord, number: str, caller_id: str, at: float) -> None:
+        rec.rings.append(Ring(number, caller_id, at))
+
     def _pass(self, seconds: float) -> None:
         """The caller's phone spends `seconds`; every other phone acts meanwhile."""
         if self._sim is None:
@@ -272,7 +277,6 @@ class FakeTwilio:
                  hang_up_after: float | None):
         """<Enqueue>: poll the waitUrl, play what it says, until <Leave/> (or the caller
         hangs up: the action hears QueueResult=hangup, and its answer is ignored)."""
-        from hotline.testing.fake_conference import Sim
         if self._sim is None:
             self._sim = Sim(self, rec)
         sim = self._sim
@@ -319,7 +323,6 @@ class FakeTwilio:
                            hang_up_after: float | None):
         """The caller in a <Dial><Conference> until they hang up, the conference ends,
         or the router moves their call (calls(sid).update(url=...))."""
-        from hotline.testing.fake_conference import FOREVER, Sim
         if self._sim is None:
             self._sim = Sim(self, rec)
         sim = self._sim

@@ -290,7 +290,9 @@ def status():
             return VoiceResponse()
         call = db.get(Call, form.get("CallSid", ""), with_for_update=True)
         if call is not None:
-            conference.end_open_legs_after_answer(call)  # conference mode: legs still ringing
+            # Conference mode: legs still ringing stop. Not the peer's: the conference's
+            # end takes them to "The caller has hung up".
+            conference.end_open_legs_after_answer(call, keep=call.accepted_leg)
             paging.call_ended(db, call.call_sid)
             if not call.text_bridge:  # a CALL bridge belongs to its text conversation's stats
                 db.add(_stat_event(rotation().config, call, now()))

@@ -160,23 +160,38 @@ def wait():
     resp = VoiceResponse()
     with transaction() as db:
         call = db.get(Call, request.form["CallSid"], with_for_update=True)
-        if call is None or call.accepted_by or call.fallback:
+        if call is not None and call.accepted_by and not call.bridged:
+            _taken_back(call)  # the peer hung up before the caller left the queue
+        elif call is None or call.accepted_by or call.fallback:
             resp.leave()
             return resp
-        if not _step_over(config, call):
+        elif not _step_over(config, call):
             resp.pause(length=POLL)
             return resp
-        call.attempt += 1
-        decision = decide(db, loaded, call)
-        if isinstance(decision, GiveUp):
-            log.info("call reached the fallback (%s)", decision.reason)
-            end_open_legs_after_answer(call)
-            resp.leave()
-            return resp
-        call.step_at = None  # until its legs are placed
-        say(resp, config, config.voice.hold)
-        place_legs(config, call, decision.ring)
+        if not _next_step(resp, db, loaded, call):
+            resp.leave()  # to the fallback
     return resp
+
+
+def _taken_back(call: Call) -> None:
+    """A peer pressed 1 and hung up before the caller reached them: nobody has the call,
+    so routing goes on (that peer was tried)."""
+    call.accepted_by = call.accepted_leg = call.accepted_at = call.accepted_step = None
+
+
+def _next_step(resp: VoiceResponse, db, loaded, call: Call) -> bool:
+    """Ring the next step (its legs after the answer), or False for the fallback."""
+    config = loaded.config
+    call.attempt += 1
+    decision = decide(db, loaded, call)
+    if isinstance(decision, GiveUp):
+        log.info("call reached the fallback (%s)", decision.reason)
+        end_open_legs_after_answer(call)
+        return False
+    call.step_at = None  # until its legs are placed
+    say(resp, config, config.voice.hold)
+    place_legs(config, call, decision.ring)
+    return True
 
 
 def _ring_from_memory() -> VoiceResponse:
@@ -200,9 +215,10 @@ def queued():
         if call.accepted_by and call.bridged:
             return caller_joins(resp, call.call_sid)
         if call.accepted_by:  # the peer took it and hung up before the caller joined
-            return goodbye(config)
-        if not call.fallback:
-            call.fallback = True  # the queue failed the caller (full, an error): fall back
+            _taken_back(call)
+            if _next_step(resp, db, rotation(), call):
+                return start(resp, config, call, timedelta(0), first=True, place=False)
+        call.fallback = True  # or the queue failed the caller (full, an error): fall back
     return fallback_twiml(resp, config)
 
 
@@ -283,17 +299,23 @@ def peer_left(db, call: Call) -> None:
         return
     call.bridged = False
     call.updated_at = now()
-    if call.conference_ended:
-        return  # the caller has left already
+    if call.conference_ended or not call.caller_joined:
+        return  # the caller has left already, or is still waiting (the loop routes on)
+    goodbye_after_answer(call)
+
+
+def goodbye_after_answer(call: Call) -> None:
+    """Move the caller's call to the goodbye (REST), once this answer has gone."""
     app = current_app._get_current_object()
     sid, url = call.call_sid, public(url_for("conference.done"))
+    after_answer(lambda: _move(app, sid, url))
 
-    def move() -> None:
-        try:
-            twilio_client.client(app).calls(sid).update(url=url, method="POST")
-        except (TwilioException, requests.RequestException):
-            log.warning("Twilio did not move a caller out of an ended conference")
-    after_answer(move)
+
+def _move(app, sid: str, url: str) -> None:
+    try:
+        twilio_client.client(app).calls(sid).update(url=url, method="POST")
+    except (TwilioException, requests.RequestException):
+        log.warning("Twilio did not move a caller out of an ended conference")
 
 
 @bp.post("/conference-events")
@@ -310,7 +332,11 @@ def events():
         if call is None:
             return VoiceResponse()
         call.conference_sid = form.get("ConferenceSid") or call.conference_sid
-        if event == "participant-join" and form.get("Coaching") == "true":
+        if event == "participant-join" and who == call.call_sid:
+            call.caller_joined = True
+            if not call.bridged:  # the peer left as the caller came: not a silent room
+                goodbye_after_answer(call)
+        elif event == "participant-join" and form.get("Coaching") == "true":
             call.coach_leg = who
         elif event == "participant-leave" and who and who == call.coach_leg:
             call.coach_leg = None

@@ -139,6 +139,19 @@ def test_a_leg_twilio_will_not_place_counts_as_ended_and_the_next_step_rings(lin
     assert call.connected_to == CAROL
 
 
+
+def test_a_peer_who_presses_1_and_hangs_up_before_the_caller_joins_does_not_end_the_call(
+        line, app):
+    sid = "CA" + "e" * 32
+    leg = take_call_by_hand(line, sid, ALICE)
+    line.post(leg.status_callback, {**leg_params(leg, ALICE), "CallStatus": "completed"})
+    doc = ET.fromstring(line.post("/voice/wait", {**incoming(OFFICER, sid),
+                                                  "CallStatus": "in-progress"}).get_data())
+    assert doc.find("Leave") is None  # not out to a goodbye: the next step rings
+    assert [c.to for c in line.rest.calls] == [ALICE, CAROL]
+    assert not any(update[0] == sid for update in line.rest.call_updates)
+
+
 # -- the peer's keys -----------------------------------------------------------------------
 
 def test_star_8_rings_the_clinician_who_coaches_heard_only_by_the_peer_then_star_7(line, app):
@@ -256,14 +269,21 @@ def page_audit(app):
                 if e.action.startswith("page")]
 
 
-def take_call_by_hand(line, sid: str, peer: str) -> None:
-    """A call up to `peer` pressing 1 on their leg, with raw signed webhooks; left talking."""
+def leg_params(leg, peer: str) -> dict:
+    return {"CallSid": leg.sid, "AccountSid": ACCOUNT_SID, "From": PROGRAM, "To": peer,
+            "Direction": "outbound-api", "CallStatus": "in-progress"}
+
+
+def take_call_by_hand(line, sid: str, peer: str):
+    """A call up to `peer` pressing 1 on their leg, with raw signed webhooks; left talking.
+    Returns the peer's leg."""
     assert line.post("/voice/incoming", incoming(OFFICER, sid)).status_code == 200
     [leg] = [c for c in line.rest.calls if c.to == peer]
-    params = {"CallSid": leg.sid, "AccountSid": ACCOUNT_SID, "From": PROGRAM, "To": peer,
-              "Direction": "outbound-api", "CallStatus": "in-progress"}
+    params = leg_params(leg, peer)
     whisper = ET.fromstring(line.post(leg.url, params).get_data())
     [gather] = whisper.iter("Gather")
     accepted = ET.fromstring(line.post(gather.get("action"), {**params, "Digits": "1"})
                              .get_data())
     assert accepted.find("Dial/Conference") is not None
+    return leg
+

@@ -1,9 +1,9 @@
 """calls bridged through a conference
 
 With `voice: bridge: conference` a caller waits in a queue while the router places
-one leg per peer; the call row keeps those legs' SIDs (legs), when the step's legs
-went out (step_at), the conference's SID, the coaching clinician's leg and whether the
-conference is over. A clinician page can be about a call in progress (pages.call_sid),
+one leg per peer; the call row keeps those legs' SIDs (legs), when the step is over at
+the latest (step_at), the conference's SID, the coaching clinician's leg, whether the
+caller has joined the conference and whether it is over. A clinician page can be about a call in progress (pages.call_sid),
 so a page's conversation becomes optional. SIDs and peer ids only: nothing about a caller.
 
 Revision ID: 0010
@@ -32,6 +32,8 @@ def upgrade() -> None:
         batch.add_column(sa.Column('step_at', sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column('conference_sid', sa.String(length=64), nullable=True))
         batch.add_column(sa.Column('coach_leg', sa.String(length=64), nullable=True))
+        batch.add_column(sa.Column('caller_joined', sa.Boolean(), nullable=False,
+                                   server_default=sa.false()))
         batch.add_column(sa.Column('conference_ended', sa.Boolean(), nullable=False,
                                    server_default=sa.false()))
     with op.batch_alter_table('pages') as batch:
@@ -49,6 +51,7 @@ def downgrade() -> None:
         batch.drop_column('call_sid')
     with op.batch_alter_table('calls') as batch:
         batch.drop_column('conference_ended')
+        batch.drop_column('caller_joined')
         batch.drop_column('coach_leg')
         batch.drop_column('conference_sid')
         batch.drop_column('step_at')
