@@ -209,7 +209,7 @@ def queued():
     config = rotation().config
     resp = VoiceResponse()
     with transaction() as db:
-        call = db.get(Call, request.form["CallSid"])
+        call = db.get(Call, request.form["CallSid"], with_for_update=True)
         if call is None:
             return _ring_from_memory()  # the row is gone: still never a dead end
         if call.accepted_by and call.bridged:

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from hotline.app import create_app
 from hotline.clock import run_due
+from hotline.dashboard.unacknowledged import unacknowledged
 from hotline.store import AuditEvent
 from hotline.testing.fake_rest import FakeRest
 from hotline.testing.fake_twilio import ACCOUNT_SID, FakeTwilio, Phone
@@ -234,6 +235,20 @@ def test_team_coordinator_model_the_peer_hears_of_the_team_coordinator(
                             "team coordinator in as a coach") for w in call.whispers[ALICE])
     assert "Paging the team coordinator now." in call.whispers[ALICE]
     assert "needs the team coordinator now" in call.whispers[KIRAN][0]
+
+
+def test_an_unacknowledged_call_page_is_on_the_dashboard_as_a_call(line, app, clock):
+    sid = "CA" + "e" * 32
+    leg = take_call_by_hand(line, sid, ALICE)
+    said = ET.fromstring(line.post(f"/voice/peer-key?call={sid}",
+                                   {**leg_params(leg, ALICE), "Digits": "9"}).get_data())
+    assert said.find("Say").text == "Paging the clinician now."
+    assert said.find("Dial/Conference").text == f"hotline-{sid}"  # back to the call
+    clock.advance(60)
+    [card] = unacknowledged(app.extensions["hotline.sessions"],
+                            app.extensions["hotline.rotation"].current().config, clock.now)
+    assert (card.code, card.paging, card.why) == ("a call", "Dr. Dana Reyes",
+                                                 "raised by a peer on a call")
 
 
 # -- the database away ------------------------------------------------------------------------
