@@ -234,7 +234,7 @@ class FakeTwilio:
                     jumped = self._record(rec, url, verb, params, message)
                 elif verb.tag == "Enqueue":
                     jumped = self._enqueue(rec, url, verb, params, hang_up_after)
-                    if jumped is None and rec.hung_up_at is not None:
+                    if jumped is None:  # hung up in the queue (either end)
                         break
                 elif verb.tag == "Dial":
                     jumped = self._dial(rec, url, verb, params, start, hang_up_after)
@@ -311,7 +311,6 @@ class FakeTwilio:
                     return action, {**params, **queue, "QueueResult": "leave",
                                     "QueueTime": waited()}
                 elif v.tag == "Hangup":
-                    rec.hung_up_at = None
                     return None
                 else:
                     raise UnsupportedTwiML(f"the fake carrier does not know <{v.tag}> "

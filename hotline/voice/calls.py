@@ -5,6 +5,11 @@ one step asks for the next), so voice needs no timers. Acceptance is
 recorded when a peer presses 1 in the whisper, and every branch reads that
 record, never DialCallStatus (which differs between sources after a whisper
 hangs up a leg).
+
+That is the direct bridge. With `voice: bridge: conference` the routing answers
+hand over to voice/conference.py (a queue, legs of their own, a conference); the
+whisper and the screen below serve both, the screen's `mode=conference` answer
+taking the winner into the conference.
 """
 from __future__ import annotations
 
