@@ -113,6 +113,23 @@ def test_a_peer_who_presses_2_passes_and_the_next_step_rings_at_once(line, app):
     assert ring_of(call, CAROL).at < 30  # not after alice's whole ring time and more
 
 
+def test_a_voicemail_that_picks_up_a_leg_is_never_connected(line, app):
+    line.phones[ALICE] = Phone.voicemail(after=5)
+    line.phones[CAROL] = Phone.accepts()
+    call = line.call(OFFICER, hang_up_after=120)
+    assert call.connected_to == CAROL
+    assert (ALICE, "joined") not in in_conference(call)
+
+
+def test_a_caller_who_asks_for_the_clinician_meets_them_in_the_conference(
+        line, app, rotation_file):
+    use_rotation(rotation_file, ROTATION + CLINICAL + CONFERENCE)
+    line.phones[KIRAN] = Phone.accepts()
+    call = line.call(OFFICER, press="9", hang_up_after=90)
+    assert call.rung()[0] == KIRAN
+    assert call.connected_to == KIRAN
+
+
 def test_a_peer_already_on_a_call_is_skipped(line, app):
     take_call_by_hand(line, "CA" + "e" * 32, ALICE)
     line.phones[CAROL] = Phone.accepts()
