@@ -114,13 +114,15 @@ def create_app(settings: dict | None = None, instance_path: str | None = None,
     from hotline.ops import health
     from hotline.text import webhooks as sms
     from hotline.voice import calls as voice
-    from hotline.voice import voicemail
+    from hotline.voice import conference, peer_keys, voicemail
     from hotline import dashboard
     from hotline.callout import pages as callout_pages
     from hotline.paging import answer as paging
     app.register_blueprint(health.bp)
     app.register_blueprint(voice.bp)
     app.register_blueprint(voicemail.bp)
+    app.register_blueprint(conference.bp)  # voice: bridge: conference; the caller's queue
+    app.register_blueprint(peer_keys.bp)  # a peer's * keys in a conference, the coach's phone
     app.register_blueprint(sms.bp)
     app.register_blueprint(callout_pages.bp)  # a callout's phone page; hotline/callout/
     app.register_blueprint(paging.bp)  # clinician pages: press 1 to acknowledge

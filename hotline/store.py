@@ -74,6 +74,17 @@ class Call(Base):
     # as on a call (never rung for another), and not counted in the statistics.
     text_bridge: Mapped[bool] = mapped_column(Boolean, default=False,
                                               server_default=sa_false())
+    # Conference bridging (voice: bridge: conference, voice/conference.py). The peer legs
+    # the router placed, as [[attempt, person id, leg CallSid or None, ended?], ...]: the
+    # caller's wait loop moves on once every leg of its step has ended. SIDs only.
+    legs: Mapped[list | None] = mapped_column(JSON)
+    step_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when this step is over, at the latest
+    conference_sid: Mapped[str | None] = mapped_column(String(64))  # CF..., for the coach's *7
+    coach_leg: Mapped[str | None] = mapped_column(String(64))  # the clinician coaching the peer
+    caller_joined: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                server_default=sa_false())
+    conference_ended: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                   server_default=sa_false())
 
     # Every answer asks who is on a bridged call (voice/answer.py): no scan of every row.
     __table_args__ = (Index("ix_calls_bridged_accepted_by", "bridged", "accepted_by"),)
@@ -398,7 +409,9 @@ class Page(Base):
 
     __tablename__ = "pages"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    conversation_id: Mapped[int] = mapped_column(Integer, index=True)  # no FK: see Notice
+    conversation_id: Mapped[int | None] = mapped_column(Integer, index=True)  # no FK: see Notice
+    # Or a call in progress (a peer's *9): the caller's CallSid; deleted when the call ends.
+    call_sid: Mapped[str | None] = mapped_column(String(64), index=True)
     reason: Mapped[str] = mapped_column(String(16))  # urgent_words | peer_urgent
     raised_by: Mapped[str] = mapped_column(String(64))  # "texter" or the peer's id
     chain: Mapped[list] = mapped_column(JSON, default=list)  # person ids, in paging order

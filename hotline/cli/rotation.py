@@ -123,6 +123,12 @@ def check(config_file, config_path, weeks, start_text):
     click.echo("Pictures:   " + ("relayed to the peer, deleted at Twilio once delivered"
                                  if config.sms.pictures == "relay" else
                                  "not passed on; the texter is told and the peer sees a note"))
+    title = config.clinical.title
+    click.echo("Calls:      " + (f"bridged through a conference; the peer presses * then 9 (page "
+                                 f"the {title}), 8 ({title} as a coach only the peer hears), 7 "
+                                 "(the coach heard by the caller too)"
+                                 if config.voice.bridge == "conference" else
+                                 "dialled straight to the peer (no keys during the call)"))
     for line in coverage_lines(config, now, weeks):
         click.echo(line)
 

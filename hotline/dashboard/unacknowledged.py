@@ -16,7 +16,8 @@ from hotline import store
 from hotline.rotation.model import Config
 
 log = logging.getLogger(__name__)
-WHY = {"urgent_words": "urgent words", "peer_urgent": "raised by a peer"}
+WHY = {"urgent_words": "urgent words", "peer_urgent": "raised by a peer",
+       "call_urgent": "raised by a peer on a call"}
 
 
 @dataclass(frozen=True)
@@ -35,9 +36,10 @@ def unacknowledged(sessions, config: Config | None, now: datetime) -> list[PageC
     if model is None:
         return []
     with sessions() as db:
+        # A page about a call in progress (a peer's *9) has no conversation: "a call".
         rows = db.execute(select(model, store.Conversation.code)
-                          .join(store.Conversation,
-                                store.Conversation.id == model.conversation_id)
+                          .outerjoin(store.Conversation,
+                                     store.Conversation.id == model.conversation_id)
                           .where(model.acknowledged_by.is_(None))
                           .order_by(model.started_at)).all()
     cards = []
@@ -47,7 +49,7 @@ def unacknowledged(sessions, config: Config | None, now: datetime) -> list[PageC
             name = config.person(ident).name if config and ident else (ident or "nobody")
         except KeyError:
             name = ident  # since removed from the rotation file: the id, never a number
-        cards.append(PageCard(code=f"#{code}", paging=name, tries=page.tries,
+        cards.append(PageCard(code=f"#{code}" if code is not None else "a call", paging=name, tries=page.tries,
                               of=config.clinical.page_times if config else page.tries,
                               minutes=max(0, int((now - page.started_at).total_seconds() // 60)),
                               why=WHY.get(page.reason, page.reason), nobody=page.gave_up))

@@ -11,8 +11,9 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from hotline.paging import pages
 from hotline.records.retention import forget_at_provider
-from hotline.store import Conversation, Page
+from hotline.store import Call, Conversation, Page
 from hotline.text.outbox import Text, send_all, stage
+from hotline.voice import conference
 from hotline.voice.verbs import say
 from hotline.webhooks import now, rotation, transaction, twilio_webhook
 
@@ -40,10 +41,12 @@ def answer():
     out: list = []
     with transaction() as db:
         page = db.get(Page, page_id, with_for_update=True)
+        if page is not None and page.call_sid is not None:
+            return _call_page(db, config, page, who, resp)
         conv = db.get(Conversation, page.conversation_id) if page else None
         if page is None or conv is None:
-            say(resp, config, "Peer support line. This page is over: the conversation has "
-                              "closed. Thank you.")
+            say(resp, config, "Peer support line. This page is over: the conversation or call "
+                              "has ended. Thank you.")
             resp.hangup()
             return resp
         if page.acknowledged_by:
@@ -71,6 +74,41 @@ def answer():
     say(resp, config, told or "Somebody else acknowledged this page first. Thank you.")
     resp.hangup()
     send_all(current_app, config.program.number, out, now())
+    return resp
+
+
+def _call_page(db, config, page: Page, who: str, resp: VoiceResponse) -> VoiceResponse:
+    """A page about a call in progress (a peer's *9): a 1 joins the call, as a full
+    participant. The caller is not told."""
+    call = db.get(Call, page.call_sid)
+    if call is None or not call.bridged or call.conference_ended:
+        say(resp, config, "Peer support line. This page is over: the call has ended. Thank you.")
+        resp.hangup()
+        return resp
+    if page.acknowledged_by and page.acknowledged_by != who:
+        name = config.person(page.acknowledged_by).name
+        say(resp, config, f"Peer support line. {name} has already acknowledged this page. "
+                          "Thank you.")
+        resp.hangup()
+        return resp
+    if "Digits" in request.form and request.form["Digits"] != "1":
+        resp.hangup()  # not acknowledged; the status callback says so
+        return resp
+    if request.form.get("Digits") != "1":
+        gather = resp.gather(num_digits=1, timeout=PRESS_WAIT, method="POST",
+                             action_on_empty_result=True, action=request.full_path)
+        say(gather, config, f"Peer support line. A peer on a call needs the "
+                            f"{config.clinical.title} now. Press 1 to join the call.")
+        resp.hangup()
+        return resp
+    if not pages.acknowledge_call(db, page, who, now()) and page.acknowledged_by != who:
+        say(resp, config, "Somebody else acknowledged this page first. Thank you.")
+        resp.hangup()
+        return resp
+    say(resp, config, "Thank you. Connecting you to the call.")
+    dial = resp.dial()
+    dial.conference(conference.name(call.call_sid), start_conference_on_enter=True,
+                    end_conference_on_exit=False, beep=False)
     return resp
 
 

@@ -13,12 +13,12 @@ from datetime import datetime
 from functools import partial
 from urllib.parse import urlencode
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from hotline.paging.plan import NobodyAcknowledged, next_page
 from hotline.records import audit
 from hotline.rotation.model import CLINICAL_DIRECTOR, Config
-from hotline.store import Conversation, Page
+from hotline.store import Call, Conversation, Page
 from hotline.text.outbox import Bridge, Text, stage
 
 log = logging.getLogger(__name__)
@@ -26,8 +26,9 @@ log = logging.getLogger(__name__)
 # Outbox/Notice `attempt` of a page text: its delivery report is read here, not by the
 # escalation (whose attempts count from 0; the clinician round is -3).
 PAGE_ATTEMPT = -1
-URGENT_WORDS, PEER_URGENT = "urgent_words", "peer_urgent"
-WHY = {URGENT_WORDS: "the texter's words were urgent", PEER_URGENT: "a peer raised urgency"}
+URGENT_WORDS, PEER_URGENT, CALL_URGENT = "urgent_words", "peer_urgent", "call_urgent"
+WHY = {URGENT_WORDS: "the texter's words were urgent", PEER_URGENT: "a peer raised urgency",
+       CALL_URGENT: "a peer raised urgency on a call"}
 BATCH = 100
 
 
@@ -223,6 +224,12 @@ def _repage_one(app, sessions, loaded, page_id: int, seen: datetime, now: dateti
         if not claimed:
             return []
         page = db.get(Page, page_id, populate_existing=True)
+        if page.call_sid is not None:
+            if db.get(Call, page.call_sid) is None:
+                db.delete(page)  # the call ended: nobody left to join
+                return []
+            _advance_call(app, db, loaded.config, page, now, out)
+            return stage(app, db, out, now)
         conv = db.get(Conversation, page.conversation_id)
         if conv is None:
             db.delete(page)
@@ -231,3 +238,69 @@ def _repage_one(app, sessions, loaded, page_id: int, seen: datetime, now: dateti
         context = f"still waiting for the {loaded.config.clinical.title} ({why})"
         _advance(app, db, loaded.config, page, conv, context, now, out)
         return stage(app, db, out, now)
+
+
+# -- a call in progress (a peer's *9 in a conference-bridged call) ----------------------------
+
+def raise_for_call(app, db, loaded, call_sid: str, raised_by: str, now: datetime,
+                   out: list) -> bool:
+    """Page the clinician on call about a call in progress; pressing 1 joins it. False
+    when a page about this call is already running or was acknowledged."""
+    db.execute(select(Call.call_sid).where(Call.call_sid == call_sid).with_for_update())
+    if db.scalar(select(Page.id).where(Page.call_sid == call_sid,
+                                       Page.gave_up.is_(False)).limit(1)) is not None:
+        return False
+    chain = [p.id for p in loaded.schedule.clinical_chain(now)]
+    page = Page(conversation_id=None, call_sid=call_sid, reason=CALL_URGENT, raised_by=raised_by,
+                chain=chain, position=0, tries=0, started_at=now, gave_up=False)
+    db.add(page)
+    db.flush()
+    _advance_call(app, db, loaded.config, page, now, out)
+    return True
+
+
+def _advance_call(app, db, config: Config, page: Page, now: datetime, out: list) -> None:
+    decision = next_page(config.clinical, tuple(page.chain), page.position, page.tries, now)
+    while not isinstance(decision, NobodyAcknowledged) and not _known(config, decision.person):
+        decision = next_page(config.clinical, tuple(page.chain), decision.position,
+                             config.clinical.page_times, now)
+    title = config.clinical.title
+    if isinstance(decision, NobodyAcknowledged):
+        page.gave_up, page.next_at = True, None
+        audit.record(db, now, audit.PAGE_UNANSWERED, "line", f"{WHY[CALL_URGENT]}; nobody acknowledged")
+        for person in (config.person(pid) for pid in page.chain if _known(config, pid)):
+            out.append(Text(person.phone, "Peer line: NOBODY acknowledged the urgent page about "
+                            "a call in progress. Call the line if you can help.", urgent=True))
+        if page.raised_by in config.peers:
+            out.append(Text(config.person(page.raised_by).phone, f"Peer line: the {title} could "
+                            "not be reached. If the caller is in danger now, call 911; 988 takes "
+                            "calls and texts any time.", urgent=True))
+        return
+    page.position, page.tries, page.next_at = decision.position, decision.tries, decision.due
+    person = config.person(decision.person)
+    out.append(Text(person.phone, f"URGENT peer line: a peer on a call needs the {title} now. "
+                    "Answer our call and press 1 to join the call.", urgent=True))
+    query = urlencode({"page": page.id, "try": page.tries, "who": person.id})
+    out.append(Bridge(person.phone, _url(app, "/paging/answer?" + query),
+                      status_callback=_url(app, "/paging/status?" + query),
+                      on_failure=partial(page_failed, page_id=page.id, tries=page.tries)))
+    audit.record(db, now, audit.PAGE_SENT, person.id,
+                 f"{WHY[CALL_URGENT]}; page {page.tries} of {config.clinical.page_times} to them")
+
+
+def acknowledge_call(db, page: Page, person_id: str, now: datetime) -> bool:
+    """First one wins, as for a conversation's page."""
+    won = db.execute(update(Page).where(Page.id == page.id, Page.acknowledged_by.is_(None))
+                     .values(acknowledged_by=person_id, acknowledged_at=now, next_at=None)
+                     .execution_options(synchronize_session=False)).rowcount == 1
+    if won:
+        minutes = int((now - page.started_at).total_seconds() // 60)
+        audit.record(db, now, audit.PAGE_ACKNOWLEDGED, person_id,
+                     f"{WHY[CALL_URGENT]}; after {minutes} min")
+    return won
+
+
+def call_ended(db, call_sid: str) -> None:
+    """The call is over: its pages go with it (a late 1 hears that it has ended)."""
+    db.execute(delete(Page).where(Page.call_sid == call_sid)
+               .execution_options(synchronize_session=False))

@@ -147,6 +147,12 @@ class VoiceSettings:
     voice: str | None = None  # Twilio <Say> voice, e.g. Polly.Joanna; None = Twilio's default
     language: str = "en-US"
     voicemail: bool = False
+    # How a caller meets the peer who took the call: "direct" (<Dial><Number>, whisper on
+    # the leg) or "conference" (a named Twilio conference a clinician can join as coach).
+    bridge: str = "direct"
+
+
+BRIDGE_MODES = ("direct", "conference")
 
 
 # Phrases, never single words: officers say "gun", "suicide", "overdose" on every shift, and

@@ -32,6 +32,7 @@ class Placed:
     url: str
     sid: str
     status_callback: str | None = None
+    timeout: int = 60  # seconds it rings before no-answer (Twilio's default: 60)
 
 
 @dataclass
@@ -49,6 +50,10 @@ class FakeRest(HttpClient):
         super().__init__(logger=None, is_async=False)
         self.sent: list[Sent] = []  # every text that left the program number, in order
         self.calls: list[Placed] = []  # every call the router placed
+        # calls(sid).update(...): (CallSid, the form posted: Status=completed, Url=...)
+        self.call_updates: list[tuple[str, dict]] = []
+        # conferences(CF).participants(CA).update(...): (ConferenceSid, CallSid, form)
+        self.participant_updates: list[tuple[str, str, dict]] = []
         self.deleted: list[str] = []  # SIDs of Calls/Messages/Recordings deleted at "Twilio"
         self.numbers: dict[str, dict] = {}  # the account's phone numbers, by PN sid
         self.number_updates: list[tuple[str, dict]] = []  # (PN sid, settings posted)
@@ -98,9 +103,23 @@ class FakeRest(HttpClient):
             if method.upper() == "POST" and uri.endswith("/Calls.json") and not self._fail:
                 sid = f"CA{next(self._sids):032x}"
                 self.calls.append(Placed(data["To"], data["From"], data["Url"], sid,
-                                         data.get("StatusCallback")))
+                                         data.get("StatusCallback"),
+                                         int(data.get("Timeout") or 60)))
                 return _json(201, {"sid": sid, "to": data["To"], "from": data["From"],
                                    "status": "queued", "direction": "outbound-api",
+                                   "account_sid": uri.split("/Accounts/")[1].split("/")[0]})
+            path = uri.split("?")[0]
+            if method.upper() == "POST" and "/Calls/" in path and not self._fail:
+                sid = path.rsplit("/", 1)[-1].removesuffix(".json")
+                self.call_updates.append((sid, dict(data or {})))
+                return _json(200, {"sid": sid, "status": (data or {}).get("Status", "in-progress"),
+                                   "account_sid": uri.split("/Accounts/")[1].split("/")[0]})
+            if method.upper() == "POST" and "/Participants/" in path and not self._fail:
+                conference = path.split("/Conferences/")[1].split("/")[0]
+                call = path.rsplit("/", 1)[-1].removesuffix(".json")
+                self.participant_updates.append((conference, call, dict(data or {})))
+                return _json(200, {"call_sid": call, "conference_sid": conference,
+                                   "coaching": (data or {}).get("Coaching") == "true",
                                    "account_sid": uri.split("/Accounts/")[1].split("/")[0]})
             if not (method.upper() == "POST" and uri.split("?")[0].endswith(("/Messages.json",
                                                                              "/Calls.json"))):

@@ -23,6 +23,7 @@ from urllib.parse import urljoin, urlsplit
 from twilio.request_validator import RequestValidator
 
 from hotline.deadlines import drain
+from hotline.testing.fake_conference import FOREVER, Sim, UnsupportedTwiML
 
 ACCOUNT_SID = "AC" + "0" * 32
 
@@ -64,10 +65,14 @@ class Phone:
     talk: float = 300  # seconds of conversation once bridged
     busy: bool = False
     fails: bool = False
+    # In a conference joined with hangupOnStar: at these seconds of conversation the
+    # phone presses `*` then the digit, e.g. ((30, "8"), (60, "7")).
+    keys: tuple[tuple[float, str], ...] = ()
 
     @classmethod
-    def accepts(cls, after: float = 5, talk: float = 300) -> "Phone":
-        return cls(answer_after=after, press="1", talk=talk)
+    def accepts(cls, after: float = 5, talk: float = 300,
+                keys: tuple[tuple[float, str], ...] = ()) -> "Phone":
+        return cls(answer_after=after, press="1", talk=talk, keys=keys)
 
     @classmethod
     def passes(cls, after: float = 5) -> "Phone":
@@ -109,13 +114,15 @@ class CallRecord:
     recordings: list[str] = field(default_factory=list)  # RecordingSids of messages left
     hung_up_at: float | None = None
     duration: float = 0
+    # Conference bridge: (seconds into the call, number, what) - "joined", "joined as
+    # coach of +1...", "heard by everyone", "pressed *", "left", ...
+    conference: list[tuple[float, str, str]] = field(default_factory=list)
+    leg_status: dict[str, str] = field(default_factory=dict)  # number -> how its last leg ended
 
     def rung(self) -> list[str]:
         return [r.number for r in self.rings]
 
 
-class UnsupportedTwiML(AssertionError):
-    pass
 
 
 class FakeTwilio:
@@ -131,6 +138,15 @@ class FakeTwilio:
         self.status_callback = self.base_url + "/voice/status"
         self._sids = itertools.count(1)
         self.requests: list[tuple[str, dict]] = []
+        self.account = ACCOUNT_SID
+        # The REST API the router places and updates calls through (FakeRest): calls it
+        # places while a caller waits in a queue are played on `phones`.
+        self.rest = None
+        # (seconds, fn(now)): the clock process, run this often while a call is played.
+        self.background = None
+        self._sim = None
+        self._call_start = None
+        self._rest_marks = (0, 0, 0)
 
     # -- the HTTP boundary ----------------------------------------------------
     def sid(self, prefix: str) -> str:
@@ -151,6 +167,8 @@ class FakeTwilio:
         # What the webhook hands to Twilio after answering (texts) has reached Twilio by
         # the time its sender's phone would have shown the reply.
         drain(self.app)
+        if self._sim is not None:
+            self._sim.absorb()
         return resp
 
     def _twiml(self, url: str, params: dict) -> tuple[str, ET.Element]:
@@ -174,6 +192,10 @@ class FakeTwilio:
         the caller leaves if offered a <Record> (0: says nothing)."""
         rec = CallRecord(self.sid("CA"), caller)
         start = self.clock.now
+        self._call_start = start
+        # What the router asks of the REST API from here on belongs to this call.
+        self._rest_marks = ((len(self.rest.calls), len(self.rest.call_updates),
+                             len(self.rest.participant_updates)) if self.rest else (0, 0, 0))
         keys = list(press)
         params = {"CallSid": rec.sid, "AccountSid": ACCOUNT_SID, "From": caller,
                   "To": self.program_number, "Direction": "inbound", "CallStatus": "ringing"}
@@ -191,17 +213,17 @@ class FakeTwilio:
                     break
                 if verb.tag in ("Say", "Play"):
                     rec.heard.append((verb.text or "").strip())
-                    self.clock.advance(speech_seconds(verb.text))
+                    self._pass(speech_seconds(verb.text))
                 elif verb.tag == "Pause":
-                    self.clock.advance(int(verb.get("length", 1)))
+                    self._pass(int(verb.get("length", 1)))
                 elif verb.tag == "Gather":
                     for child in verb:
                         rec.heard.append((child.text or "").strip())
-                        self.clock.advance(speech_seconds(child.text))
+                        self._pass(speech_seconds(child.text))
                     if keys:
                         jumped = (verb.get("action") or url, {**params, "Digits": keys.pop(0)})
                     else:
-                        self.clock.advance(int(verb.get("timeout", 5)))
+                        self._pass(int(verb.get("timeout", 5)))
                         if verb.get("actionOnEmptyResult") == "true":
                             jumped = (verb.get("action") or url, {**params, "Digits": ""})
                 elif verb.tag == "Redirect":
@@ -210,6 +232,10 @@ class FakeTwilio:
                     break
                 elif verb.tag == "Record":
                     jumped = self._record(rec, url, verb, params, message)
+                elif verb.tag == "Enqueue":
+                    jumped = self._enqueue(rec, url, verb, params, hang_up_after)
+                    if jumped is None:  # hung up in the queue (either end)
+                        break
                 elif verb.tag == "Dial":
                     jumped = self._dial(rec, url, verb, params, start, hang_up_after)
                     if jumped is None and rec.hung_up_at is not None:
@@ -225,7 +251,97 @@ class FakeTwilio:
         rec.duration = elapsed()
         self.post(self.status_callback, {**params, "CallStatus": "completed",
                                          "CallDuration": str(int(rec.duration))})
+        if self._sim is not None:
+            sim, self._sim = self._sim, None
+            try:
+                sim.finish()  # the legs the router ends now, the coach, the pages
+            finally:
+                self._sim = None
         return rec
+
+    # -- the conference bridge (hotline/testing/fake_conference.py) -------------------
+    def phone(self, number: str) -> Phone:
+        return self.phones.get(number, Phone.rings_out())
+
+    def rang(self, rec: CallRecord, number: str, caller_id: str, at: float) -> None:
+        rec.rings.append(Ring(number, caller_id, at))
+
+    def _pass(self, seconds: float) -> None:
+        """The caller's phone spends `seconds`; every other phone acts meanwhile."""
+        if self._sim is None:
+            self.clock.advance(seconds)
+        else:
+            self._sim.run_until(seconds)
+
+    def _enqueue(self, rec: CallRecord, url: str, verb: ET.Element, params: dict,
+                 hang_up_after: float | None):
+        """<Enqueue>: poll the waitUrl, play what it says, until <Leave/> (or the caller
+        hangs up: the action hears QueueResult=hangup, and its answer is ignored)."""
+        if self._sim is None:
+            self._sim = Sim(self, rec)
+        sim = self._sim
+        joined = self.clock.now
+        queue = {"QueueSid": "QU" + rec.sid[2:], "QueuePosition": "1", "CurrentQueueSize": "1"}
+        action = urljoin(url, verb.get("action") or url)
+
+        def waited() -> str:
+            return str(int((self.clock.now - joined).total_seconds()))
+
+        def hang_up_in() -> float:
+            if hang_up_after is None:
+                return float("inf")
+            return hang_up_after - (self.clock.now - self._call_start).total_seconds()
+
+        while True:
+            if hang_up_in() <= 0:
+                rec.hung_up_at = hang_up_after
+                self._twiml(action, {**params, **queue, "QueueResult": "hangup",
+                                     "QueueTime": waited(), "CallStatus": "completed"})
+                return None
+            wait_url, doc = self._twiml(urljoin(url, verb.get("waitUrl")),
+                                        {**params, **queue, "QueueTime": waited()})
+            sim.absorb()
+            for v in doc:
+                if v.tag in ("Say", "Play"):
+                    rec.heard.append((v.text or "").strip())
+                    sim.run_until(min(speech_seconds(v.text), max(0.0, hang_up_in())))
+                elif v.tag == "Pause":
+                    sim.run_until(min(float(v.get("length", 1)), max(0.0, hang_up_in())))
+                elif v.tag == "Leave":
+                    return action, {**params, **queue, "QueueResult": "leave",
+                                    "QueueTime": waited()}
+                elif v.tag == "Hangup":
+                    return None
+                else:
+                    raise UnsupportedTwiML(f"the fake carrier does not know <{v.tag}> "
+                                           "in a queue's waitUrl")
+                if hang_up_in() <= 0:
+                    break
+
+    def _caller_conference(self, rec: CallRecord, url: str, dial: ET.Element, params: dict,
+                           hang_up_after: float | None):
+        """The caller in a <Dial><Conference> until they hang up, the conference ends,
+        or the router moves their call (calls(sid).update(url=...))."""
+        if self._sim is None:
+            self._sim = Sim(self, rec)
+        sim = self._sim
+        conf = sim.join(url, dial.find("Conference"), rec.sid, rec.caller, actor="caller")
+        sim.caller_interrupt = None
+        elapsed = (self.clock.now - self._call_start).total_seconds()
+        limit = FOREVER if hang_up_after is None else max(0.0, hang_up_after - elapsed)
+        sim.run_until(limit, stop=lambda: sim.caller_interrupt is not None)
+        wake, sim.caller_interrupt = sim.caller_interrupt, None
+        action = dial.get("action")
+        if wake is None or wake.kind == "end":  # the caller hung up (or was hung up on)
+            rec.hung_up_at = (self.clock.now - self._call_start).total_seconds()
+            sim.leave(conf, rec.sid)
+            if action:
+                self._twiml(urljoin(url, action), {**params, "CallStatus": "completed"})
+            return None
+        if wake.kind == "move":
+            sim.leave(conf, rec.sid)
+            return wake.url, params
+        return (action, params) if action else None
 
     def outbound(self, placed, phone: Phone) -> list[str]:
         """A call the router placed through the REST API (a page, a voicemail for the
@@ -248,6 +364,8 @@ class FakeTwilio:
 
     def _dial(self, rec: CallRecord, url: str, dial: ET.Element, params: dict,
               start: datetime, hang_up_after: float | None):
+        if dial.find("Conference") is not None:
+            return self._caller_conference(rec, url, dial, params, hang_up_after)
         timeout = int(dial.get("timeout", 30))
         caller_id = dial.get("callerId") or rec.caller
         numbers = [n for n in dial if n.tag == "Number"]

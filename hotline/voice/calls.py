@@ -5,6 +5,11 @@ one step asks for the next), so voice needs no timers. Acceptance is
 recorded when a peer presses 1 in the whisper, and every branch reads that
 record, never DialCallStatus (which differs between sources after a whisper
 hangs up a leg).
+
+That is the direct bridge. With `voice: bridge: conference` the routing answers
+hand over to voice/conference.py (a queue, legs of their own, a conference); the
+whisper and the screen below serve both, the screen's `mode=conference` answer
+taking the winner into the conference.
 """
 from __future__ import annotations
 
@@ -12,16 +17,17 @@ import logging
 from datetime import datetime, timedelta
 
 from flask import Blueprint, current_app, request, url_for
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from twilio.twiml.voice_response import VoiceResponse
 
 from hotline.rotation.model import CLINICAL_DIRECTOR, Config, choice_reason
-from hotline.routing import Contact, GiveUp, next_ring, step_number
-from hotline.voice import answer, choices, edges, failsafe
+from hotline.routing import GiveUp, step_number
+from hotline.paging import pages as paging
+from hotline.voice import answer, choices, conference, edges, failsafe
 from hotline.voice.failsafe import fallback_twiml
-from hotline.availability import state as availability
-from hotline.voice.verbs import dial_out, say
+from hotline.voice.ringing import decide
+from hotline.voice.verbs import WHISPER_WAIT, dial_out, say
 from hotline.records.retention import forget_at_provider
 from hotline.records.stats import length_bucket
 from hotline.store import Call, Conversation, StatEvent
@@ -33,7 +39,6 @@ bp = Blueprint("voice", __name__, url_prefix="/voice")
 
 FINAL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
 STALE = answer.STALE
-WHISPER_WAIT = 6  # seconds a peer has to press a key; short, the caller is waiting
 
 
 def _emergency_menu() -> VoiceResponse:
@@ -102,6 +107,8 @@ def _answer(loaded, sid: str, t: datetime) -> VoiceResponse:
             call = Call(call_sid=sid, started_at=t, attempt=ring.attempt,
                         tried=[[ring.attempt, p.id] for p in ring.people],
                         ringing=[p.id for p in ring.people])
+            if config.voice.bridge == "conference":
+                return conference.start(resp, config, call, ring.ring, first=True)
             return _dial(resp, config, call, ring.ring, first=True)
     with transaction() as db:
         call = db.get(Call, sid, with_for_update=True)
@@ -198,6 +205,8 @@ def whisper():
     resp = VoiceResponse()
     with transaction() as db:
         call = db.get(Call, request.args.get("call", ""))
+        if call is None and request.args.get("mode") == "conference":
+            return _caller_gone(loaded.config)
         if call is not None and call.accepted_by:
             say(resp, loaded.config, "Another peer has already taken this call. Thank you.")
             resp.hangup()
@@ -233,14 +242,39 @@ def screen():
         ).rowcount == 1
         if won:
             count_handled(db, person, now(), loaded.config.program.timezone)
+            if request.args.get("mode") == "conference":  # the other legs: ended
+                conference.end_open_legs_after_answer(
+                    db.get(Call, request.args.get("call", "")), keep=request.form.get("CallSid"))
         # Rung from memory (no row to claim): connect; Twilio bridges only the first
         # leg to finish its whisper.
         unrecorded = not won and db.get(Call, request.args.get("call", "")) is None
+    if request.args.get("mode") == "conference":
+        return _conference_screen(resp, loaded.config, won, unrecorded)
     if attempt == -2 or unrecorded:  # emergency route: no live row to claim, connect anyway
         return resp
     if not won:
         say(resp, loaded.config, "Another peer has already taken this call. Thank you.")
         resp.hangup()
+    return resp
+
+
+def _conference_screen(resp: VoiceResponse, config: Config, won: bool,
+                       gone: bool) -> VoiceResponse:
+    """A peer's 1 on a leg of their own: into the conference the caller is coming to."""
+    if gone:
+        return _caller_gone(config)
+    if not won:
+        say(resp, config, "Another peer has already taken this call. Thank you.")
+        resp.hangup()
+        return resp
+    say(resp, config, "Connecting you now.")
+    return conference.peer_joins(resp, request.args.get("call", ""))
+
+
+def _caller_gone(config: Config) -> VoiceResponse:
+    resp = VoiceResponse()
+    say(resp, config, "The caller has hung up. Thank you.")
+    resp.hangup()
     return resp
 
 
@@ -261,6 +295,10 @@ def status():
             return VoiceResponse()
         call = db.get(Call, form.get("CallSid", ""), with_for_update=True)
         if call is not None:
+            # Conference mode: legs still ringing stop. Not the peer's: the conference's
+            # end takes them to "The caller has hung up".
+            conference.end_open_legs_after_answer(call, keep=call.accepted_leg)
+            paging.call_ended(db, call.call_sid)
             if not call.text_bridge:  # a CALL bridge belongs to its text conversation's stats
                 db.add(_stat_event(rotation().config, call, now()))
             db.delete(call)
@@ -324,32 +362,14 @@ def _gone(config: Config) -> VoiceResponse:
     return resp
 
 
-def busy_peers(db, exclude: str) -> frozenset[str]:
-    """On another call, or stepped out by text (OFF, BUSY): both are skipped alike."""
-    cutoff = now() - STALE
-    rows = db.execute(select(Call.accepted_by).where(
-        Call.bridged.is_(True), Call.call_sid != exclude, Call.updated_at > cutoff))
-    return frozenset(r[0] for r in rows) | availability.unavailable(db, rotation().config, now())
-
-
 def _route(resp: VoiceResponse, db, loaded, call: Call, first: bool) -> VoiceResponse:
     config = loaded.config
-    contact = Contact(
-        started_at=call.started_at,
-        caller=e164(request.form.get("From"), config.program.region),
-        next_attempt=call.attempt,
-        tried=tuple((a, p) for a, p in call.tried),
-        preference=next((o for o in config.voice.menu if o.key == call.preference), None),
-        deadline=call.started_at + config.escalation.max_wait, asked_for=call.asked_for)
-    decision = next_ring(config, loaded.schedule, contact, busy_peers(db, call.call_sid), now())
-    call.updated_at = now()
+    decision = decide(db, loaded, call)
     if isinstance(decision, GiveUp):
-        call.fallback = True
         log.info("call reached the fallback (%s)", decision.reason)
         return fallback_twiml(resp, config)
-    call.tried = call.tried + [[decision.attempt, p.id] for p in decision.people]
-    call.attempt = decision.attempt
-    call.ringing = [p.id for p in decision.people]
+    if config.voice.bridge == "conference":
+        return conference.start(resp, config, call, decision.ring, first)
     return _dial(resp, config, call, decision.ring, first)
 
 
@@ -361,6 +381,9 @@ def _redial(resp: VoiceResponse, loaded, call: Call, first: bool = False) -> Voi
     if remaining.total_seconds() < 8 or not call.ringing:
         call.fallback = True
         return fallback_twiml(resp, config)
+    if config.voice.bridge == "conference":  # its legs went out with the first answer
+        return conference.start(resp, config, call, min(step.ring, remaining), first,
+                                place=not call.legs)
     return _dial(resp, config, call, min(step.ring, remaining), first=first)
 
 

@@ -7,6 +7,8 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from hotline.rotation.model import Config
 
+WHISPER_WAIT = 6  # seconds a peer has to press a key; short, the caller is waiting
+
 
 def say(twiml, config: Config, text: str) -> None:
     if text:

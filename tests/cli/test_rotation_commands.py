@@ -225,3 +225,11 @@ def test_check_says_whether_texters_pictures_are_passed_on(tmp_path):
     relaying.write_text(open(EXAMPLE).read() + "\nsms: {pictures: relay}\n")
     assert ("Pictures:   relayed to the peer, deleted at Twilio once delivered"
             in run("check", str(relaying)).output)
+
+
+def test_check_says_how_calls_are_bridged_and_which_keys_a_peer_has(tmp_path):
+    assert ("Calls:      bridged through a conference; the peer presses * then 9 (page the "
+            "clinician)" in run("check", EXAMPLE).output)
+    direct = tmp_path / "rotation.yaml"
+    direct.write_text(open(EXAMPLE).read().replace("bridge: conference", "bridge: direct"))
+    assert "Calls:      dialled straight to the peer" in run("check", str(direct)).output

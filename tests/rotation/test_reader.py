@@ -405,3 +405,16 @@ def test_a_misspelt_pictures_setting_is_refused_at_its_line():
     line = BASE.count("\n") + 1
     found = problem_at(problems(BASE + "sms: {pictures: forward}\n"), line, 17)
     assert "sms pictures should be refuse or relay" in found.message
+
+
+# -- calls bridged through a conference (issue 13 item 4) -------------------------------------
+
+def test_calls_are_bridged_directly_unless_the_file_says_conference():
+    assert parse(BASE, "test.yaml").voice.bridge == "direct"
+    assert parse(BASE + "voice: {bridge: Conference}\n", "test.yaml").voice.bridge == "conference"
+
+
+def test_a_misspelt_bridge_setting_is_refused_at_its_line():
+    line = BASE.count("\n") + 1
+    found = problem_at(problems(BASE + "voice: {bridge: conf}\n"), line, 17)
+    assert "voice bridge should be direct or conference" in found.message

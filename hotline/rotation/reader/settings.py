@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import yaml
 
-from hotline.rotation.model import (MENU_KINDS, PICTURE_MODES, MenuOption, SmsSettings,
+from hotline.rotation.model import (BRIDGE_MODES, MENU_KINDS, PICTURE_MODES, MenuOption, SmsSettings,
                                     VoiceSettings)
 from hotline.rotation.reader.nodes import NodeReader
 
 
 def read_voice(r: NodeReader, node) -> VoiceSettings | None:
     texts = ("greeting", "menu_prompt", "whisper", "hold", "goodbye", "voice", "language")
-    m = r.mapping(node, "voice", (), texts + ("menu", "voicemail"))
+    m = r.mapping(node, "voice", (), texts + ("menu", "voicemail", "bridge"))
     if m is None:
         return None
     values: dict = {k: r.text(m[k], f"voice {k}") for k in texts if k in m}
@@ -19,6 +19,14 @@ def read_voice(r: NodeReader, node) -> VoiceSettings | None:
         if flag not in ("true", "false", "yes", "no", "on", "off"):
             r.error(m["voicemail"], "voicemail should be true or false")
         values["voicemail"] = flag in ("true", "yes", "on")
+    if "bridge" in m:
+        mode = (r.text(m["bridge"], "voice bridge") or "").lower()
+        if mode not in BRIDGE_MODES:
+            r.error(m["bridge"], "voice bridge should be direct or conference (direct: the peer "
+                    "is dialled straight to the caller; conference: caller and peer meet in a "
+                    "conference a clinician can join as a coach)")
+            return None
+        values["bridge"] = mode
     if "menu" in m:
         values["menu"] = read_menu(r, m["menu"])
         if values["menu"] and "menu_prompt" not in values:
