@@ -82,9 +82,12 @@ class Conferences:
         room = seat.room
         if not self._unseat(seat):
             return
+        if why == "hangup":  # the hung-up call's own Dial action comes first
+            self._after_seat(seat, why)
         if not room.ended and (not room.seats or seat.flag("endConferenceOnExit", False)):
             self._end_conference(room, seat)
-        self._after_seat(seat, why)
+        if why != "hangup":
+            self._after_seat(seat, why)
 
     def _unseat(self, seat: Seat) -> bool:
         room, party = seat.room, seat.call.party

@@ -233,6 +233,11 @@ def test_the_caller_hanging_up_ends_the_conference_for_everyone(page, line):
     end = next(f for f in line.said("events") if f["StatusCallbackEvent"] == "conference-end")
     assert end["ReasonConferenceEnded"] == "participant-with-end-conference-on-exit-left"
     assert line.said("peer-keys")[-1]["CallStatus"] == "in-progress"  # her call goes on
+    # The order the router sees: the caller's own Dial action, the conference's end, the
+    # others' Dial actions, then the caller's final status.
+    order = [p for p, f in line.requests if p in ("done", "peer-keys", "status")
+             or f.get("StatusCallbackEvent") == "conference-end"]
+    assert order == ["done", "events", "peer-keys", "status"]
 
 
 def test_rest_cancel_leaves_a_call_in_progress_alone_and_completed_ends_it(page, line):
