@@ -16,6 +16,7 @@ events it names (`start end join leave`). A participant leaves when:
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from datetime import timezone
 from urllib.parse import urljoin
 
 from hotline.testing.fake_twilio import ACCOUNT_SID
@@ -65,7 +66,8 @@ class Conferences:
         room.sequence += 1
         params = {"AccountSid": ACCOUNT_SID, "ConferenceSid": room.sid, "FriendlyName": room.name,
                   "StatusCallbackEvent": event, "SequenceNumber": str(room.sequence),
-                  "Timestamp": self.now().strftime("%a, %d %b %Y %H:%M:%S +0000"), **extra}
+                  "Timestamp": self.now().astimezone(timezone.utc).strftime(
+                      "%a, %d %b %Y %H:%M:%S +0000"), **extra}
         if seat is not None:
             params.update({"CallSid": seat.call.sid, "Coaching": "true" if seat.coach else "false",
                            "Muted": "false", "Hold": "false",

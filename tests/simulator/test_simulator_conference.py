@@ -252,6 +252,16 @@ def test_rest_cancel_leaves_a_call_in_progress_alone_and_completed_ends_it(page,
     assert line.said("leg")[-1]["CallStatus"] == "completed"
 
 
+def test_rest_moving_a_caller_on_hold_tells_the_enqueue_action_and_plays_the_new_twiml(
+        page, line):
+    call_the_line(page)
+    client(page.app).calls(line.caller).update(url="http://localhost/test-line/moved",
+                                               method="POST")
+    page.state()
+    assert line.said("queued")[-1]["QueueResult"] == "redirected"
+    assert len(line.said("moved")) == 1 and page.panel("officer") is None
+
+
 def test_rest_knows_only_calls_and_participants_it_has(page, line):
     rest = client(page.app)
     with pytest.raises(TwilioRestException) as err:
