@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from hotline.testing.fake_twilio import ACCOUNT_SID
 from hotline.simulator.records import (FINAL, OUTBOUND_RING, Call, Gather, Leg, Party, Recording,
-                                       new_sid)
+                                       Seat, new_sid)
 
 
 class Calls:
@@ -21,19 +21,20 @@ class Calls:
                       "ApiVersion": "2010-04-01"}
             call = Call(sid, "inbound", caller, Party(caller, params), now, answered_at=now)
             self.calls.append(call)
-            self._fetch(call.party, "/voice/incoming", dict(params))
+            self._fetch(call.party, self.number_urls()[0], dict(params))
             call.party.params["CallStatus"] = "in-progress"
             self._step(call, call.party)
             return call
 
-    def _place(self, sid: str, to: str, from_: str, url: str, status_callback) -> None:
+    def _place(self, sid: str, to: str, from_: str, url: str, status_callback,
+               timeout: int = OUTBOUND_RING) -> None:
         now = self.now()
         params = {"CallSid": sid, "AccountSid": ACCOUNT_SID, "From": from_, "To": to,
                   "Direction": "outbound-api", "CallStatus": "in-progress",
                   "ApiVersion": "2010-04-01"}
         call = Call(sid, "outbound-api", from_, Party(to, params), now, status="ringing",
                     url=url, status_callback=status_callback,
-                    ring_deadline=now + timedelta(seconds=OUTBOUND_RING))
+                    ring_deadline=now + timedelta(seconds=timeout))
         self.calls.append(call)
         if to not in self.numbers():
             self._end(call, "failed")
@@ -93,6 +94,12 @@ class Calls:
         with self.lock:
             call, leg = self.find(call_sid, leg_sid)
             party = leg.party if leg else call.party
+            if party is not None and isinstance(party.wait, Seat):
+                # In a conference the keys are tones the others hear; `*` leaves it when
+                # the Dial says hangupOnStar.
+                if key == "*" and party.wait.dial.get("hangupOnStar") == "true":
+                    self._part(party.wait, "star")
+                return
             if party is not None and isinstance(party.wait, Recording):
                 if key in party.wait.node.get("finishOnKey", "1234567890*#"):
                     self._recorded(call, party, key)
@@ -127,3 +134,46 @@ class Calls:
             elif leg.status == "bridged":
                 self._leg_over(call, leg, "completed", finish=False)
                 self._finish_dial(call)
+
+    # -- REST: the router changes a call -------------------------------------------------
+    def _rest_update(self, sid: str, status: str | None, url: str | None) -> None:
+        """calls(sid).update, applied at the tick after it arrived. `canceled` ends a call
+        still ringing and leaves one in progress alone; `completed` ends either (a ringing
+        one as canceled); `url` moves a live call to new TwiML (or, ringing, changes what
+        plays on answer)."""
+        call = next((c for c in self.calls if c.sid == sid and c.live), None)
+        if call is None:
+            return
+        if status in ("canceled", "completed"):
+            if call.status == "ringing":
+                self._end(call, "canceled")
+            elif status == "completed":
+                self._end(call, "completed", hung_up=True)
+            return
+        if not url:
+            return
+        if call.status == "ringing":
+            call.url = url
+            return
+        self._redirect(call, url)
+
+    def _redirect(self, call: Call, url: str) -> None:
+        """Twilio drops whatever the call was doing (a queue, a conference, a dial, a
+        Gather) and plays the TwiML at `url`."""
+        party = call.party
+        if party.queue is not None:
+            self._leave_queue(call, party, "redirected")
+        if isinstance(party.wait, Seat):
+            self._part(party.wait, "redirect")
+        dial = call.dial
+        if dial is not None:
+            for leg in dial.legs:
+                if leg.status not in FINAL:
+                    self._leg_over(call, leg, "completed" if leg.answered_at else "canceled",
+                                   finish=False)
+            call.dial = None
+        party.wait = None
+        if not call.live:
+            return
+        self._fetch(party, url, dict(party.params))
+        self._step(call, party)

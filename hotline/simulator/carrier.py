@@ -5,14 +5,18 @@ carrier logic (signed webhooks, the TwiML verbs, parallel <Dial> legs with
 <Number url> whispers, the Dial action and status callbacks) is a state
 machine that waits for people: a Gather waits for a key on a phone or its
 timeout, a <Dial> waits for phones to be answered, declined or to ring out,
-and a bridge lasts until somebody presses Hang up. Timeouts are checked by
-`tick()`, which the simulator's poll (and every page refresh) calls.
+and a bridge lasts until somebody presses Hang up. Calls bridged through a
+conference play the same way: <Enqueue> and its waitUrl loop (`queues.py`),
+named conferences with coaches and `*` (`conferences.py`), and the REST updates
+that end, move or un-coach a live call. Timeouts are checked by `tick()`, which
+the simulator's poll (and every page refresh) calls.
 
 The router is reached exactly as Twilio reaches it: each webhook is an HTTP
 POST with an `X-Twilio-Signature` computed with the account's auth token over
 the router's URL (handed to the app in-process, as WSGI). The router's REST
-sends (Messages.json, Calls.json) reach the carrier through
-`rest_message`/`rest_call`; those only queue work and never wait on a webhook,
+sends (Messages.json, Calls.json, Calls/{sid}.json, a conference participant's
+update) reach the carrier through `rest_message`/`rest_call`/`rest_update_*`;
+those only queue work (applied at the next tick) and never wait on a webhook,
 so a webhook that sends texts can never deadlock with the carrier.
 
 Time is the router's own clock (`HOTLINE_CLOCK`), so fast-forwarding it moves
@@ -32,8 +36,11 @@ from twilio.request_validator import RequestValidator
 from hotline.deadlines import drain
 
 from hotline.simulator.calls import Calls
-from hotline.simulator.records import APPLICATION_ERROR, FINAL, Call, Msg, Note, Party, pretty
+from hotline.simulator.conferences import Conferences
+from hotline.simulator.records import (APPLICATION_ERROR, FINAL, Call, Msg, Note, Party, Room,
+                                       pretty)
 from hotline.simulator.screens import Screens
+from hotline.simulator.queues import Queues
 from hotline.simulator.texts import Texts
 from hotline.simulator.ticks import Ticks
 from hotline.simulator.walker import Walker
@@ -43,7 +50,7 @@ log = logging.getLogger(__name__)
 DEFAULT_OFFICER = "+12625550142"  # 555-01xx: reserved for fiction
 
 
-class Simulator(Texts, Calls, Walker, Ticks, Screens):
+class Simulator(Texts, Calls, Walker, Queues, Conferences, Ticks, Screens):
     """Locks: `lock` guards calls and is held while a call's webhooks run (in-process, so
     nothing else waits on this thread meanwhile); `_log_lock` (texts, notes) and
     `_queue_lock` (REST arrivals) are only ever held for a list operation, so the REST
@@ -59,6 +66,7 @@ class Simulator(Texts, Calls, Walker, Ticks, Screens):
         self.messages: list[Msg] = []
         self.notes: list[Note] = []
         self.calls: list[Call] = []
+        self.rooms: dict[str, Room] = {}  # live conferences by name
         self.officer = DEFAULT_OFFICER
         self.base_url: str | None = app.config.get("HOTLINE_PUBLIC_URL") or None
         self.deleted: set[str] = set()  # SIDs the router asked the "provider" to delete
@@ -119,6 +127,13 @@ class Simulator(Texts, Calls, Walker, Ticks, Screens):
                             if leg.number == old and leg.status not in FINAL:
                                 self.hangup(call.sid, leg.sid)
         return number
+
+    def number_urls(self) -> tuple[str, str]:
+        """The program number's "A call comes in" and "Call status changes" URLs, as set in
+        Twilio's console: the router's, unless a test plays a line of its own."""
+        config = self.app.config
+        return (config.get("HOTLINE_SIMULATOR_VOICE_URL") or "/voice/incoming",
+                config.get("HOTLINE_SIMULATOR_STATUS_URL") or "/voice/status")
 
     # -- the HTTP boundary ----------------------------------------------------------
     def base(self) -> str:

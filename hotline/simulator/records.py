@@ -76,7 +76,61 @@ class Party:
     url: str = ""
     verbs: list = field(default_factory=list)
     heard: list[str] = field(default_factory=list)
-    wait: object | None = None  # Gather | Pause | Recording | Dial
+    wait: object | None = None  # Gather | Pause | Recording | Dial | Hold | Seat
+    queue: "Queued | None" = None  # between <Enqueue> and leaving the queue
+
+
+@dataclass
+class Queued:
+    """A caller in a named queue (<Enqueue>): their waitUrl document plays in a loop."""
+
+    sid: str  # QU...: the queue's
+    name: str
+    node: ET.Element  # the <Enqueue>
+    url: str  # the document it came from, for relative URLs
+    started: datetime
+    after: list  # the verbs after <Enqueue>: played on <Leave> when there is no action
+    waited: bool = False  # this round of the waitUrl document held the call (Pause, Gather)
+    spoken: float = 0.0  # seconds of speech in this round
+
+
+@dataclass
+class Hold:
+    """The waitUrl document ended without waiting: Twilio plays it again once said."""
+
+    deadline: datetime
+
+
+@dataclass
+class Seat:
+    """A call in a conference (<Dial><Conference>): its party's wait while it lasts."""
+
+    room: "Room"
+    call: "Call"
+    dial: ET.Element
+    noun: ET.Element  # the <Conference>
+    url: str  # the document it came from, for the Dial action
+    joined: datetime
+    coach: str | None = None  # the CallSid this participant coaches (heard by it alone)
+
+    def flag(self, name: str, default: bool) -> bool:
+        value = self.noun.get(name)
+        return default if value is None else value.lower() == "true"
+
+
+@dataclass
+class Room:
+    """A named conference, created by its first participant, over when it ends."""
+
+    sid: str  # CF...
+    name: str
+    created: datetime
+    seats: list[Seat] = field(default_factory=list)
+    started_at: datetime | None = None
+    callback: str | None = None  # set by the first participant who gives a statusCallback
+    events: frozenset = frozenset()
+    sequence: int = 0
+    ended: bool = False
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from hotline.rotation.model import CLINICAL_DIRECTOR
-from hotline.simulator.records import FINAL, Gather, Recording, pretty, clock_face
+from hotline.simulator.records import FINAL, Gather, Recording, Seat, pretty, clock_face
 
 
 class Screens:
@@ -40,6 +40,10 @@ class Screens:
                 if call.status == "ringing":
                     view.update(state="ringing", buttons=["answer", "decline"], heard=[],
                                 title=f"Incoming call from {self.label(call.from_)}")
+                elif party.queue is not None:
+                    view.update(state="hold", title="On hold")
+                elif isinstance(party.wait, Seat):
+                    view.update(self._seat_view(party.wait, now))
                 elif dial is not None and dial.winner is not None:
                     view.update(state="connected",
                                 title=f"Connected to {self.label(dial.winner.number)}",
@@ -79,6 +83,35 @@ class Screens:
                                 since=clock_face(now - dial.bridged_at), buttons=["hangup"])
                 views.append(view)
         return views
+
+    def _who(self, call) -> str:
+        """How a participant is shown to the others: a caller's number never is."""
+        if call.direction == "inbound":
+            return "the caller (number hidden)"
+        return self.label(call.party.number)
+
+    def _seat_view(self, seat: Seat, now) -> dict:
+        """A phone in a conference: whom it talks with, and a coach only it hears."""
+        room, mine = seat.room, seat.call.sid
+        talking = [self._who(s.call) for s in room.seats if s is not seat and not s.coach]
+        coaches = [self._who(s.call) for s in room.seats if s is not seat and s.coach == mine]
+        view = {"state": "connected", "keypad": True, "buttons": ["hangup"],
+                "since": clock_face(now - seat.joined)}
+        if seat.coach:
+            coached = next((s for s in room.seats if s.call.sid == seat.coach), None)
+            view.update(state="coaching", title=(
+                f"Coaching {self._who(coached.call)} (only they hear you)" if coached
+                else "Coaching: the call you coach has stepped out"),
+                subtitle="You hear: " + (" and ".join(talking) or "nobody yet"))
+        elif room.started_at is None:
+            view.update(state="waiting", title="Waiting for the call to start")
+        elif talking:
+            view["title"] = "Connected to " + " and ".join(talking)
+        else:
+            view["title"] = "On the line: nobody else is in the call right now"
+        if coaches:
+            view["coach"] = "; ".join(f"coach: {c} (only you hear them)" for c in coaches)
+        return view
 
     def state(self) -> dict:
         loaded = self.loaded()

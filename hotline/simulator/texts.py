@@ -4,7 +4,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from hotline.testing.fake_twilio import ACCOUNT_SID
-from hotline.simulator.records import Msg, Note, new_sid
+from hotline.simulator.records import OUTBOUND_RING, Msg, Note, new_sid
 
 PICTURE = "[picture]"  # how the phone's own thread shows a picture it sent
 
@@ -69,12 +69,41 @@ class Texts:
                                      "AccountSid": ACCOUNT_SID, "From": msg.from_, "To": msg.to,
                                      **({"ErrorCode": "30006"} if s == "undelivered" else {})}))
 
-    def rest_call(self, to: str, from_: str, url: str, status_callback: str | None) -> str:
-        """Calls.json: the router places a call (a peer's CALL). It rings at the next tick."""
+    def rest_call(self, to: str, from_: str, url: str, status_callback: str | None,
+                  timeout: int = OUTBOUND_RING) -> str:
+        """Calls.json: the router places a call (a peer's CALL, a page, a peer's leg of a
+        conference call). It rings at the next tick, for `timeout` seconds."""
         sid = new_sid("CA")
         with self._queue_lock:
-            self._queue.append(("call", sid, to, from_, url, status_callback))
+            self._queue.append(("call", sid, to, from_, url, status_callback, timeout))
         return sid
+
+    def rest_update_call(self, sid: str, status: str | None, url: str | None) -> dict | None:
+        """Calls/{sid}.json: the router changes a call (see Calls._rest_update), applied at
+        the next tick like every REST arrival. None: no such call (Twilio's 404). Read
+        without the call lock: a webhook holding it may be waiting on this very request."""
+        with self._queue_lock:
+            pending = any(item[0] == "call" and item[1] == sid for item in self._queue)
+            call = next((c for c in list(self.calls) if c.sid == sid), None)
+            if call is None and not pending:
+                return None
+            self._queue.append(("update", sid, status, url))
+        now = "queued" if call is None else call.status if call.live else "completed"
+        return {"sid": sid, "status": now, "to": call.party.number if call else "",
+                "from": call.from_ if call else "", "direction": call.direction if call
+                else "outbound-api"}
+
+    def rest_update_participant(self, conference_sid: str, call_sid: str,
+                                coaching: str | None) -> bool:
+        """Conferences/{sid}/Participants/{CallSid}.json: `Coaching=false` makes a coach a
+        full participant. False: no such participant (Twilio's 404)."""
+        room = self.room_of(conference_sid)
+        if room is None or not any(s.call.sid == call_sid for s in list(room.seats)):
+            return False
+        if coaching == "false":
+            with self._queue_lock:
+                self._queue.append(("uncoach", conference_sid, call_sid))
+        return True
 
     def _note(self, number: str, text: str) -> None:
         with self._log_lock:

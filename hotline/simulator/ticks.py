@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from hotline.simulator.records import FINAL, Call, Gather, Leg, Party, Pause, Recording
+from hotline.simulator.records import FINAL, Call, Gather, Hold, Leg, Party, Pause, Recording
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,12 @@ class Ticks:
                     log.exception("the simulator could not post a delivery report")
             else:
                 with self.lock:
-                    self._place(*item[1:])
+                    if item[0] == "call":
+                        self._place(*item[1:])
+                    elif item[0] == "update":
+                        self._rest_update(*item[1:])
+                    elif item[0] == "uncoach":
+                        self._uncoach(*item[1:])
         with self.lock:
             now = self.now()
             for call in list(self.calls):
@@ -58,4 +63,9 @@ class Ticks:
             self._recorded(call, party, "")
         elif isinstance(wait, Pause) and now >= wait.deadline:
             party.wait = None
+            self._step(call, party, leg)
+        elif isinstance(wait, Hold) and now >= wait.deadline:
+            party.wait = None
+            if party.queue is not None:
+                self._poll_queue(call, party)
             self._step(call, party, leg)

@@ -22,6 +22,7 @@ from flask import (Blueprint, Response, abort, current_app, jsonify, redirect,
 
 from hotline.ops.safety import is_loopback
 from hotline.simulator.carrier import Simulator
+from hotline.simulator.records import OUTBOUND_RING
 from hotline.simulator.timing import Beat, OffsetClock, fast_forward
 
 bp = Blueprint("simulator", __name__, url_prefix="/simulator", template_folder="templates",
@@ -210,11 +211,51 @@ def api_calls(account: str):
     to, from_, url = form.get("To", ""), form.get("From", ""), form.get("Url", "")
     if not to or not from_ or not url:
         return _twilio_error(400, 21205, "To, From and Url are required")
-    sid = sim().rest_call(to, from_, url, form.get("StatusCallback"))
+    try:
+        timeout = int(form.get("Timeout") or OUTBOUND_RING)
+    except ValueError:
+        return _twilio_error(400, 21216, "Timeout must be a number of seconds")
+    sid = sim().rest_call(to, from_, url, form.get("StatusCallback"), max(1, min(timeout, 600)))
     return jsonify({"sid": sid, "account_sid": account, "to": to, "from": from_,
                     "status": "queued", "direction": "outbound-api",
                     "date_created": _stamp(), "api_version": "2010-04-01",
                     "uri": f"/2010-04-01/Accounts/{account}/Calls/{sid}.json"}), 201
+
+
+@bp.post(f"{API}/Calls/<sid>.json")
+def api_call_update(account: str, sid: str):
+    """calls(sid).update: Status=canceled|completed, or Url (and Method) for new TwiML."""
+    if not _authorized(account):
+        return _twilio_error(401, 20003, "Authenticate")
+    form = request.form
+    status, url = form.get("Status") or None, form.get("Url") or None
+    if status not in (None, "canceled", "completed"):
+        return _twilio_error(400, 21218, "Status must be canceled or completed")
+    if status is None and url is None:
+        return _twilio_error(400, 21218, "Nothing to update: give Status or Url")
+    call = sim().rest_update_call(sid, status, url)
+    if call is None:
+        return _twilio_error(404, 20404, f"The requested resource /Calls/{sid}.json was not found")
+    return jsonify({**call, "account_sid": account, "api_version": "2010-04-01",
+                    "date_updated": _stamp(),
+                    "uri": f"/2010-04-01/Accounts/{account}/Calls/{sid}.json"}), 200
+
+
+@bp.post(f"{API}/Conferences/<conference>/Participants/<call>.json")
+def api_participant_update(account: str, conference: str, call: str):
+    """conferences(sid).participants(CallSid).update(coaching=False): a coach heard by all."""
+    if not _authorized(account):
+        return _twilio_error(401, 20003, "Authenticate")
+    coaching = request.form.get("Coaching")
+    if not sim().rest_update_participant(conference, call, coaching):
+        return _twilio_error(404, 20404, "The requested resource /Conferences/"
+                             f"{conference}/Participants/{call}.json was not found")
+    return jsonify({"account_sid": account, "call_sid": call, "conference_sid": conference,
+                    "coaching": coaching == "true", "call_sid_to_coach": None,
+                    "muted": False, "hold": False, "status": "connected",
+                    "date_updated": _stamp(),
+                    "uri": f"/2010-04-01/Accounts/{account}/Conferences/{conference}"
+                           f"/Participants/{call}.json"}), 200
 
 
 @bp.delete(f"{API}/<any(Messages, Calls, Recordings):kind>/<sid>.json")

@@ -7,7 +7,7 @@ from urllib.parse import urljoin
 
 from hotline.testing.fake_twilio import ACCOUNT_SID, speech_seconds
 from hotline.simulator.records import (FINAL, Call, Dial, Gather, Leg, Party, Pause, Recording,
-                                       new_sid, text_of, clock_face)
+                                       Seat, new_sid, text_of, clock_face)
 
 
 class Walker:
@@ -18,7 +18,11 @@ class Walker:
         while call.live and party.wait is None:
             if leg is not None and leg.status in FINAL:
                 return
+            queue = party.queue if leg is None else None
             if not party.verbs:
+                if queue is not None:  # the waitUrl document ended: it plays again
+                    self._queue_round_over(call, party)
+                    continue
                 if leg is not None:  # a whisper that ends without hanging up bridges the leg
                     self._bridge(call, leg)
                 else:  # the end of a call's document hangs the call up
@@ -28,14 +32,24 @@ class Walker:
             now = self.now()
             if verb.tag in ("Say", "Play"):
                 party.heard.append(text_of(verb) if verb.tag == "Say" else "(a recording plays)")
+                if queue is not None:
+                    queue.spoken += speech_seconds(text_of(verb)) if verb.tag == "Say" else 1
             elif verb.tag == "Pause":
                 party.wait = Pause(now + timedelta(seconds=int(verb.get("length", 1))))
+                if queue is not None:
+                    queue.waited = True
             elif verb.tag == "Gather":
                 spoken = [text_of(c) for c in verb if c.tag in ("Say", "Play")]
                 party.heard.extend(spoken)
                 speech = sum(speech_seconds(t) for t in spoken)
                 party.wait = Gather(verb, now + timedelta(
                     seconds=speech + int(verb.get("timeout", 5))))
+                if queue is not None:
+                    queue.waited = True
+            elif verb.tag == "Enqueue" and leg is None and queue is None:
+                self._enqueue(call, party, verb)
+            elif verb.tag == "Leave" and queue is not None:
+                self._leave_queue(call, party, "leave")
             elif verb.tag == "Redirect":
                 self._fetch(party, text_of(verb), dict(party.params))
             elif verb.tag == "Record" and leg is None:
@@ -49,8 +63,12 @@ class Walker:
                 else:
                     self._end(call, "completed")
                 return
-            elif verb.tag == "Dial" and leg is None:
-                self._start_dial(call, party, verb)
+            elif verb.tag == "Dial" and leg is None and queue is None:
+                room = next((n for n in verb if n.tag == "Conference"), None)
+                if room is not None:
+                    self._join(call, party, verb, room)
+                else:
+                    self._start_dial(call, party, verb)
             else:
                 where = "in a whisper" if leg is not None else "here"
                 party.heard.append(f"(the simulator does not play <{verb.tag}> {where})")
@@ -201,6 +219,10 @@ class Walker:
             return
         now = self.now()
         party = call.party
+        if party.queue is not None:
+            self._leave_queue(call, party, "hangup")
+        if isinstance(party.wait, Seat):
+            self._part(party.wait, "hangup")
         dial = call.dial
         if isinstance(party.wait, Recording):
             self._recorded(call, party, "", hung_up=True)
@@ -230,10 +252,10 @@ class Walker:
         else:
             duration = 0
             self._note(party.number, f"Missed call from {self.label(call.from_)}"
-                       if status == "no-answer" else "You declined a call."
+                       if status in ("no-answer", "canceled") else "You declined a call."
                        if status == "busy" else "The call could not be placed.")
         final = {**party.params, "CallStatus": status, "CallDuration": str(duration)}
         if call.direction == "inbound":  # the number's "Call status changes" webhook
-            self.post("/voice/status", final)
+            self.post(self.number_urls()[1], final)
         elif call.status_callback:
             self.post(call.status_callback, final)

@@ -116,6 +116,7 @@
                                "data-leg": c.leg || ""}, [
         el("div", {cls: "call-title", text: c.title}),
         c.subtitle ? el("div", {cls: "call-subtitle", text: c.subtitle}) : null,
+        c.coach ? el("div", {cls: "call-coach", text: c.coach}) : null,
         c.since ? el("div", {cls: "call-since",
                              text: (c.state === "recording" ? "recording " : "talking ") + c.since})
                 : null,
