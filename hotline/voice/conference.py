@@ -204,7 +204,9 @@ def _ring_from_memory() -> VoiceResponse:
 def queued():
     """The queue's action: the caller left it (a peer took the call, or the fallback),
     or hung up while waiting (the answer is ignored)."""
-    if request.form.get("QueueResult") == "hangup":
+    if request.form.get("QueueResult") in ("hangup", "redirected"):
+        # Hung up, or moved by a REST update elsewhere: Twilio ignores this answer, and
+        # the row must not be marked as fallen back.
         return VoiceResponse()
     config = rotation().config
     resp = VoiceResponse()
@@ -257,6 +259,12 @@ def goodbye(config) -> VoiceResponse:
 @edges.checked_sid(edges.hangup)
 def done():
     """The caller's conference is over (or the peer hung up and the call was moved here)."""
+    with transaction() as db:
+        # The caller is out of the room: a peer whose Dial action comes after this (a
+        # `*` at the same moment) is told the caller has gone, never put back alone.
+        call = db.get(Call, request.form["CallSid"], with_for_update=True)
+        if call is not None:
+            call.conference_ended = True
     if request.form.get("CallStatus") in FINAL:
         return VoiceResponse()  # they hung up: Twilio ignores this answer
     return goodbye(rotation().config)

@@ -319,3 +319,16 @@ def take_call_by_hand(line, sid: str, peer: str):
     assert accepted.find("Dial/Conference") is not None
     return leg
 
+
+
+def test_a_caller_moved_out_of_the_queue_by_rest_is_not_counted_as_a_fallback(line, app):
+    """Twilio tells the queue's action `QueueResult=redirected` when a REST update moved
+    the caller elsewhere: that answer is ignored, and nothing about the call changes."""
+    line.phones[ALICE] = Phone.rings_out()
+    sid = "CA" + "5" * 32
+    line.post("/voice/incoming", incoming(OFFICER, sid))
+    resp = line.post("/voice/queued", {**incoming(OFFICER, sid), "CallStatus": "in-progress",
+                                       "QueueResult": "redirected", "QueueTime": "3"})
+    assert ET.fromstring(resp.get_data()).findall("*") == []
+    [row] = live_calls(app)
+    assert row.call_sid == sid and not row.fallback
