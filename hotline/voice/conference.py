@@ -39,6 +39,7 @@ bp = Blueprint("conference", __name__, url_prefix="/voice")
 
 QUEUE = "hotline"
 POLL = 2  # seconds between the wait loop's looks at the row: a 1 is heard within ~2 s
+REASSURE = 15  # seconds of queue silence before "Please stay on the line." again
 GRACE = 5  # seconds past a step's ring and whisper before the loop gives up on its legs
 FINAL = {"completed", "busy", "failed", "no-answer", "canceled"}
 PREFIX = "hotline-"
@@ -166,11 +167,20 @@ def wait():
             resp.leave()
             return resp
         elif not _step_over(config, call):
+            if _reassure_now(int(request.form.get("QueueTime") or 0)):
+                say(resp, config, config.voice.hold)
             resp.pause(length=POLL)
             return resp
         if not _next_step(resp, db, loaded, call):
             resp.leave()  # to the fallback
     return resp
+
+
+def _reassure_now(waited: int) -> bool:
+    """Once every REASSURE seconds in the queue: silence longer than that sounds like a
+    dropped call to somebody already at the end of their rope (a direct bridge plays
+    ringback instead)."""
+    return waited >= REASSURE and waited // REASSURE != (waited - POLL) // REASSURE
 
 
 def _taken_back(call: Call) -> None:

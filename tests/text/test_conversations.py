@@ -90,6 +90,28 @@ def test_officers_texting_at_the_same_instant_each_get_a_peer_and_their_own_code
     assert sorted(int(b.split("#")[1].split(":")[0]) for b in phones.inbox(ALICE)) == codes
 
 
+def test_a_texter_still_gets_a_conversation_when_every_small_code_is_being_claimed(
+        phones, app):
+    """PostgreSQL: other transactions hold the claim on codes 1..64 (or anything else on
+    the server uses the same advisory keys): the officer still gets a peer, under a code
+    past them, never the emergency answer."""
+    import pytest
+    from sqlalchemy import text
+    from hotline.text.conversations import CODE_LOCK
+    engine = app.extensions["hotline.engine"]
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time and no claims to skip")
+    with engine.connect() as other:
+        with other.begin():
+            other.execute(text("SELECT pg_advisory_xact_lock(:k, s) FROM "
+                               "generate_series(1, 64) AS s"), {"k": CODE_LOCK})
+            welcome = app.extensions["hotline.rotation"].current().config.sms.welcome
+            assert phones.text(OFFICER, "need to talk") == [welcome]
+    [conv] = rows(app, Conversation)
+    assert conv.code > 64
+    assert phones.last(ALICE).startswith(f"Peer line #{conv.code}")
+
+
 def test_pass_hands_the_texter_to_the_next_step(phones):
     phones.text(OFFICER, "hello")
     [reply] = phones.text(ALICE, "PASS")

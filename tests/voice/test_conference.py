@@ -332,3 +332,14 @@ def test_a_caller_moved_out_of_the_queue_by_rest_is_not_counted_as_a_fallback(li
     assert ET.fromstring(resp.get_data()).findall("*") == []
     [row] = live_calls(app)
     assert row.call_sid == sid and not row.fallback
+
+
+def test_a_caller_waiting_in_the_queue_hears_a_word_every_15_seconds_not_silence(line):
+    line.phones[ALICE] = Phone.rings_out()
+    line.phones[CAROL] = Phone.accepts(after=15, talk=60)  # step 2, some 45 s in
+    call = line.call(OFFICER)
+    assert call.connected_to == CAROL
+    waiting = call.heard[:call.heard.index("Connecting you now.")] if (
+        "Connecting you now." in call.heard) else call.heard
+    # One at the second step, and the reassurances every 15 s of silence besides.
+    assert waiting.count("Please stay on the line.") >= 3
