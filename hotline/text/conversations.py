@@ -104,14 +104,17 @@ CODE_TRIES = 20
 # The smallest free code is at most one more than the number of open conversations
 # and of codes being claimed at this moment: the series stops there, since PostgreSQL
 # builds a function's rows before it scans them.
+# The CASE makes the lock the last thing tried for each code: in a plain AND the planner
+# may evaluate the cheap lock call first, and each transaction would then hold the
+# claim on every taken code it passed, crowding out every webhook alongside it.
 # When every one of those is taken or being claimed (advisory locks are per database:
 # anything else on the server using the same keys counts), a code past them, picked at
 # random so two such webhooks seldom meet: never NULL, which would refuse the texter.
 PG_FREE_CODE = ("COALESCE((SELECT s FROM generate_series(1, "
                 "(SELECT count(*)::int FROM conversations) + 64)"
-                " AS s WHERE NOT EXISTS "
-                "(SELECT 1 FROM conversations c WHERE c.code = s) "
-                f"AND pg_try_advisory_xact_lock({CODE_LOCK}, s) LIMIT 1), "
+                " AS s WHERE CASE WHEN EXISTS "
+                "(SELECT 1 FROM conversations c WHERE c.code = s) THEN false "
+                f"ELSE pg_try_advisory_xact_lock({CODE_LOCK}, s) END LIMIT 1), "
                 "(SELECT COALESCE(MAX(code), 0) FROM conversations) + 65 "
                 "+ floor(random() * 1000)::int)")
 

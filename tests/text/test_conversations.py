@@ -112,6 +112,24 @@ def test_a_texter_still_gets_a_conversation_when_every_small_code_is_being_claim
     assert phones.last(ALICE).startswith(f"Peer line #{conv.code}")
 
 
+def test_claiming_a_code_holds_the_claim_on_that_code_alone(phones, app):
+    """Five conversations open: finding the next code must not leave this transaction
+    holding claims on 1..5 as well, which would push every webhook alongside it past
+    them (PostgreSQL may evaluate the claim before the check that a code is taken)."""
+    import pytest
+    from sqlalchemy import text
+    from hotline.text.conversations import PG_FREE_CODE
+    if app.extensions["hotline.engine"].dialect.name != "postgresql":
+        pytest.skip("SQLite claims no codes")
+    for n in range(5):
+        phones.text(f"+1262555{150 + n:04d}", "need to talk")
+    with app.extensions["hotline.engine"].connect() as conn, conn.begin():
+        assert conn.scalar(text(f"SELECT {PG_FREE_CODE}")) == 6
+        held = conn.scalar(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                                "AND pid = pg_backend_pid()"))
+    assert held == 1
+
+
 def test_pass_hands_the_texter_to_the_next_step(phones):
     phones.text(OFFICER, "hello")
     [reply] = phones.text(ALICE, "PASS")
