@@ -50,11 +50,7 @@ def answer():
             resp.hangup()
             return resp
         if page.acknowledged_by:
-            name = config.person(page.acknowledged_by).name
-            say(resp, config, f"Peer support line. {name} has already acknowledged this page. "
-                              "Thank you.")
-            resp.hangup()
-            return resp
+            return _acknowledged_already(config, page, resp)
         if "Digits" in request.form and request.form["Digits"] != "1":
             resp.hangup()  # no key, or another key: not acknowledged; the status says so
             return resp
@@ -77,6 +73,14 @@ def answer():
     return resp
 
 
+def _acknowledged_already(config, page: Page, resp: VoiceResponse) -> VoiceResponse:
+    name = config.person(page.acknowledged_by).name
+    say(resp, config, f"Peer support line. {name} has already acknowledged this page. "
+                      "Thank you.")
+    resp.hangup()
+    return resp
+
+
 def _call_page(db, config, page: Page, who: str, resp: VoiceResponse) -> VoiceResponse:
     """A page about a call in progress (a peer's *9): a 1 joins the call, as a full
     participant. The caller is not told."""
@@ -86,11 +90,7 @@ def _call_page(db, config, page: Page, who: str, resp: VoiceResponse) -> VoiceRe
         resp.hangup()
         return resp
     if page.acknowledged_by and page.acknowledged_by != who:
-        name = config.person(page.acknowledged_by).name
-        say(resp, config, f"Peer support line. {name} has already acknowledged this page. "
-                          "Thank you.")
-        resp.hangup()
-        return resp
+        return _acknowledged_already(config, page, resp)
     if "Digits" in request.form and request.form["Digits"] != "1":
         resp.hangup()  # not acknowledged; the status callback says so
         return resp

@@ -27,7 +27,7 @@ from hotline.paging import pages as paging
 from hotline.voice import answer, choices, conference, edges, failsafe
 from hotline.voice.failsafe import fallback_twiml
 from hotline.voice.ringing import decide
-from hotline.voice.verbs import WHISPER_WAIT, dial_out, say
+from hotline.voice.verbs import CALLER_GONE, WHISPER_WAIT, dial_out, say, say_then_hang_up
 from hotline.records.retention import forget_at_provider
 from hotline.records.stats import length_bucket
 from hotline.store import Call, Conversation, StatEvent
@@ -206,7 +206,7 @@ def whisper():
     with transaction() as db:
         call = db.get(Call, request.args.get("call", ""))
         if call is None and request.args.get("mode") == "conference":
-            return _caller_gone(loaded.config)
+            return say_then_hang_up(loaded.config, CALLER_GONE)
         if call is not None and call.accepted_by:
             say(resp, loaded.config, "Another peer has already taken this call. Thank you.")
             resp.hangup()
@@ -262,20 +262,13 @@ def _conference_screen(resp: VoiceResponse, config: Config, won: bool,
                        gone: bool) -> VoiceResponse:
     """A peer's 1 on a leg of their own: into the conference the caller is coming to."""
     if gone:
-        return _caller_gone(config)
+        return say_then_hang_up(config, CALLER_GONE)
     if not won:
         say(resp, config, "Another peer has already taken this call. Thank you.")
         resp.hangup()
         return resp
     say(resp, config, "Connecting you now.")
     return conference.peer_joins(resp, request.args.get("call", ""))
-
-
-def _caller_gone(config: Config) -> VoiceResponse:
-    resp = VoiceResponse()
-    say(resp, config, "The caller has hung up. Thank you.")
-    resp.hangup()
-    return resp
 
 
 @bp.post("/status")

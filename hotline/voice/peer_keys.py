@@ -24,7 +24,7 @@ from hotline.records import audit
 from hotline.store import Call
 from hotline.text.outbox import send_all, stage
 from hotline.voice import conference, edges
-from hotline.voice.verbs import say
+from hotline.voice.verbs import CALLER_GONE, say, say_then_hang_up
 from hotline.webhooks import now, rotation, transaction, twilio_webhook
 
 log = logging.getLogger(__name__)
@@ -37,13 +37,6 @@ COACH_WAIT = 8  # seconds for the clinician to press 1: they may have just woken
 def _back_to_the_call() -> VoiceResponse:
     # From memory: nothing can be done about the key, but the peer must not lose the caller.
     return conference.peer_joins(VoiceResponse(), request.args.get("call", ""))
-
-
-def _caller_gone(config) -> VoiceResponse:
-    resp = VoiceResponse()
-    say(resp, config, "The caller has hung up. Thank you.")
-    resp.hangup()
-    return resp
 
 
 @bp.post("/peer-keys")
@@ -60,7 +53,7 @@ def keys():
                 conference.peer_left(db, call)
             return VoiceResponse()  # they hung up: Twilio ignores this answer
         if call is None or call.conference_ended or call.accepted_leg != leg:
-            return _caller_gone(config)
+            return say_then_hang_up(config, CALLER_GONE)
     title = config.clinical.title
     resp = VoiceResponse()
     gather = resp.gather(num_digits=1, timeout=KEY_WAIT, method="POST",
@@ -85,7 +78,7 @@ def key():
     with transaction() as db:
         call = db.get(Call, sid, with_for_update=True)
         if call is None or call.conference_ended:
-            return _caller_gone(config)
+            return say_then_hang_up(config, CALLER_GONE)
         if digit == "9":
             paged = pages.raise_for_call(app, db, loaded, sid, call.accepted_by or "peer", t, out)
             said = f"Paging the {title} now." if paged else f"The {title} has been paged already."

@@ -15,6 +15,17 @@ def say(twiml, config: Config, text: str) -> None:
         twiml.say(text, voice=config.voice.voice, language=config.voice.language)
 
 
+CALLER_GONE = "The caller has hung up. Thank you."
+
+
+def say_then_hang_up(config: Config, text: str) -> VoiceResponse:
+    """One sentence to whoever is on this leg, then the end of it."""
+    resp = VoiceResponse()
+    say(resp, config, text)
+    resp.hangup()
+    return resp
+
+
 def dial_out(resp: VoiceResponse, config: Config, number: str, timeout: int,
              action: str | None = None) -> None:
     """Ring a number outside the rotation (the fallback, a texter, the program office)
