@@ -165,6 +165,9 @@ def procfile_web(app: str, port: int) -> list[str]:
 def gunicorn(app: str, env: dict, log: Path, health: str = "/health"):
     """The Procfile's web line on a free loopback port."""
     port = free_port()
+    # The address the benchmark signs its webhooks with, as Twilio's would be: a router
+    # under gunicorn refuses to start without it (hotline/ops/safety.py).
+    env = {"HOTLINE_PUBLIC_URL": f"http://127.0.0.1:{port}", **env}
     proc = Proc(procfile_web(app, port), env, log)
     try:
         wait_http(f"http://127.0.0.1:{port}{health}")
@@ -173,8 +176,15 @@ def gunicorn(app: str, env: dict, log: Path, health: str = "/health"):
         proc.stop()
 
 
-def clock(env: dict, log: Path, every: float = 1.0) -> Proc:
-    return Proc([str(BIN / "hotline"), "clock", "--every", str(every)], env, log)
+def clock(env: dict, log: Path, every: float = 1.0, send: bool = True) -> Proc:
+    """`hotline clock`; send=False: `--no-sender`, the texts are a `sender` process's."""
+    return Proc([str(BIN / "hotline"), "clock", "--every", str(every),
+                 *([] if send else ["--no-sender"])], env, log)
+
+
+def sender(env: dict, log: Path) -> Proc:
+    """The Procfile's sender line: `hotline sender`."""
+    return Proc([str(BIN / "hotline"), "sender"], env, log)
 
 
 # -- the fake Twilio REST API ----------------------------------------------------------
@@ -198,9 +208,28 @@ class FakeRestHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def do_GET(self):  # the benchmark reads what was sent
-        with self.lock:
+    def do_GET(self):
+        path, _, query = self.path.partition("?")
+        if path.endswith("/Messages.json"):  # the sender asking whether a text went
+            return self._list(parse_qs(query))
+        with self.lock:  # the benchmark reads what was sent
             self._send(200, self.records)
+
+    def _list(self, query: dict) -> None:
+        """Twilio's Messages list, newest first, filtered by To and From, one page."""
+        to, from_ = query.get("To", [None])[0], query.get("From", [None])[0]
+        with self.lock:
+            found = [r for r in reversed(self.records)
+                     if r["kind"] == "text" and r["outcome"] != "500"
+                     and to in (None, r.get("To")) and from_ in (None, r.get("From"))][:50]
+        stamp = lambda t: time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime(t))  # noqa: E731
+        self._send(200, {"messages": [{"sid": r["sid"], "to": r.get("To"), "from": r.get("From"),
+                                       "body": r.get("Body"), "status": "queued",
+                                       "date_created": stamp(r["t"]), "account_sid": ACCOUNT}
+                                      for r in found],
+                         "page": 0, "page_size": 50, "start": 0, "end": len(found),
+                         "first_page_uri": self.path, "next_page_uri": None,
+                         "previous_page_uri": None, "uri": self.path})
 
     def do_DELETE(self):  # the router deletes settled records at Twilio (retention)
         self.send_response(204)

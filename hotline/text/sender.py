@@ -203,6 +203,9 @@ def send_claimed(app, program: str, c: Claimed) -> Result:
         if exc.code != OPTED_OUT:
             log.warning("Twilio refused a text (error %s)", exc.code)
         return Result(c, refused=exc.code, is_refused=True)
+    except Exception:  # noqa: BLE001 - an answer we did not expect: maybe sent, retried
+        log.exception("sending a text failed unexpectedly; retried with backoff")
+        return Result(c, retry="timeout")
 
 
 def already_sent(app, program: str, text: Text, since: datetime) -> str | None:
