@@ -225,8 +225,8 @@ def twilio_configure(dry_run):
 @click.command("clock")
 @click.option("--every", default=1.0, show_default=True, help="seconds between polls")
 @click.option("--sender/--no-sender", default=True, show_default=True,
-              help="also send the outbox's texts (leave it on unless a `hotline sender` "
-                   "process runs; two senders are safe)")
+              help="also send the outbox's texts; --no-sender leaves that to `hotline "
+                   "sender` processes (two senders are safe)")
 def clock_command(every, sender):
     """Run the clock process: text escalation timers, re-pages, reminders, idle close,
     and (unless --no-sender) a text sender. Run exactly one next to the web workers
