@@ -41,7 +41,7 @@ from cryptography.fernet import InvalidToken
 from sqlalchemy import delete, func, literal, select, update
 from twilio.base.exceptions import TwilioException
 
-from hotline.store import Outbox, UTCDateTime
+from hotline.store import Outbox, ProviderRecord, UTCDateTime
 from hotline.text import conversations as tx
 from hotline.text import rate
 from hotline.text.notify import Listener
@@ -59,7 +59,7 @@ LEASE = timedelta(seconds=30)
 THREADS = 16  # per sender; HOTLINE_SENDER_THREADS. Twilio allows 100 concurrent requests.
 # How far before a maybe-sent text's first attempt Twilio's list is read: the sender's
 # clock and Twilio's may differ by this much.
-LOOKBACK = timedelta(minutes=5)
+LOOKBACK = timedelta(minutes=2)
 LOOK_AT_MOST = 200  # of Twilio's newest messages to one phone
 
 
@@ -100,6 +100,10 @@ def send_due(app, now: datetime) -> int:
 def claim(app, program: str, now: datetime, want: int) -> list[Claimed]:
     vault = app.extensions["hotline.vault"]
     postgres = app.extensions["hotline.engine"].dialect.name == "postgresql"
+    with app.extensions["hotline.sessions"]() as db:
+        # A read first: an idle sender takes no write lock (SQLite) and no rate slot.
+        if db.scalar(select(Outbox.id).where(Outbox.next_try_at <= now).limit(1)) is None:
+            return []
     with app.extensions["hotline.sessions"]() as db, db.begin():
         # The rate first: on SQLite this write takes the lock before any read.
         per_second = rate.limit(app)
@@ -210,21 +214,29 @@ def send_claimed(app, program: str, c: Claimed) -> Result:
 
 def already_sent(app, program: str, text: Text, since: datetime) -> str | None:
     """Twilio's SID for this text if it took it at or after `since` (less LOOKBACK):
-    the newest messages from the program number to the phone, compared by body."""
+    the newest messages from the program number to the phone, compared by body. A
+    message whose SID the router already recorded (an identical text sent just before,
+    "You have #4" twice, say) is someone else's."""
     after = since - LOOKBACK
+    candidates = []
     try:
         for seen, message in enumerate(client(app).messages.stream(
                 to=text.to, from_=program, page_size=50)):
             created = message.date_created
             if seen >= LOOK_AT_MOST or (created is not None and created < after):
-                return None
+                break
             if (message.body or "") == text.body:
-                return message.sid
+                candidates.append(message.sid)
     except TwilioException as exc:
         raise TemporaryFailure(getattr(exc, "status", "error")) from None
     except (requests.Timeout, requests.ConnectionError):
         raise TemporaryFailure("timeout") from None
-    return None
+    if not candidates:
+        return None
+    with app.extensions["hotline.sessions"]() as db:
+        known = set(db.scalars(select(ProviderRecord.sid)
+                               .where(ProviderRecord.sid.in_(candidates))))
+    return next((sid for sid in reversed(candidates) if sid not in known), None)
 
 
 def record(app, results: list[Result], now: datetime) -> None:

@@ -9,11 +9,12 @@ import time
 from collections import Counter
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import event, select
 
 from hotline.app import create_app
 from hotline.store import Notice, Outbox
-from hotline.testing.fake_rest import FakeRest
+from hotline.testing.fake_rest import FakeRest, ProcessKilled
 from hotline.text import notify, sender
 from hotline.text.outbox import Text, enqueue
 from tests.conftest import ALICE, BOB, CAROL, DIRECTOR, OFFICER
@@ -240,3 +241,17 @@ def test_a_text_held_by_the_rate_goes_in_the_next_second_not_at_the_next_poll(ph
     assert sender.send_due(app, phones.clock.now) == 0  # this second is used up
     assert sender.send_due(app, phones.clock.now + timedelta(seconds=1)) == 1
     assert len(phones.inbox(ALICE)) == 2
+
+
+def test_an_identical_text_sent_before_is_not_taken_for_a_maybe_sent_one(phones, app):
+    no_harness_drain(app)
+    enqueue(app, [Text(ALICE, "OFF noted: back on at 18:00")], phones.clock.now)
+    sender.drain(app)  # sent and recorded
+    phones.rest.crash_next()  # the same words again; the sender dies before Twilio has them
+    enqueue(app, [Text(ALICE, "OFF noted: back on at 18:00")], phones.clock.now)
+    with pytest.raises(ProcessKilled):
+        sender.drain(app)
+    phones.clock.advance(31)  # the lease ran out: Twilio lists only the first, recorded one
+    sender.drain(app)
+    assert phones.inbox(ALICE) == ["OFF noted: back on at 18:00"] * 2
+    assert outbox(app) == []
