@@ -190,17 +190,6 @@ def record_in(app, db, sent: list[tuple[str, Text | Bridge]], now: datetime) -> 
                 CalloutAnswer.peer_id == text.peer_id).values(notice_sid=sid))
 
 
-def unstage(app, text: Text) -> None:
-    if text.outbox_id is not None:
-        drop_outbox_row(app, text.outbox_id)
-
-
-def drop_outbox_row(app, row_id: int) -> None:
-    """A text Twilio has, or will never take: its sealed copy goes."""
-    with app.extensions["hotline.sessions"]() as db, db.begin():
-        db.execute(delete(Outbox).where(Outbox.id == row_id))
-
-
 def enqueue(app, texts: list[Text], now: datetime) -> None:
     """Texts decided outside a staging transaction (reports of refused texts): staged
     in a transaction of their own, for the sender."""

@@ -1,4 +1,4 @@
-"""A per-number send rate shared by all web workers and the clock.
+"""A per-number send rate shared by every sender (text/sender.py).
 
 Twilio queues texts beyond a number's rate itself, but in its own order; a
 burst of routine texts would then delay an urgent one. Holding the excess in
@@ -24,14 +24,6 @@ MAX_AHEAD = 2
 
 def limit(app) -> int:
     return int(app.config.get("HOTLINE_SEND_RATE") or 0)
-
-
-def take_slot(app, number: str, now: datetime) -> bool:
-    """Claim one send in the current second; False when the second is full."""
-    if limit(app) <= 0:
-        return True
-    with app.extensions["hotline.sessions"]() as db, db.begin():
-        return _claim(db, number, now, limit(app))
 
 
 def take_slots(db, number: str, now: datetime, want: int, per_second: int) -> int:
@@ -68,25 +60,3 @@ def give_back(db, number: str, now: datetime, unused: int) -> None:
     db.execute(update(SendWindow)
                .where(SendWindow.number == number, SendWindow.second == int(now.timestamp()))
                .values(count=SendWindow.count - unused))
-
-
-def _claim(db, number: str, now: datetime, per_second: int) -> bool:
-    second = int(now.timestamp())
-    if db.execute(update(SendWindow)
-                  .where(SendWindow.number == number, SendWindow.second == second,
-                         SendWindow.count < per_second)
-                  .values(count=SendWindow.count + 1)).rowcount == 1:
-        return True
-    if db.execute(update(SendWindow)
-                  .where(SendWindow.number == number,
-                         or_(SendWindow.second < second, SendWindow.second > second + MAX_AHEAD))
-                  .values(second=second, count=1)).rowcount == 1:
-        return True
-    if db.get(SendWindow, number) is not None:
-        return False
-    try:
-        with db.begin_nested():
-            db.add(SendWindow(number=number, second=second, count=1))
-        return True
-    except IntegrityError:  # another worker created it this instant and took the slot
-        return False
