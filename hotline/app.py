@@ -121,9 +121,15 @@ def create_app(settings: dict | None = None, instance_path: str | None = None,
     app.register_blueprint(paging.bp)  # clinician pages: press 1 to acknowledge
     app.register_blueprint(dashboard.bp)  # coordinator pages; see docs/dashboard.md
     # What deadlines.drain runs after each webhook in tests and the simulator: the text
-    # sender, in the caller's thread, until nothing is due (production never drains).
+    # sender, in the caller's thread, until nothing is due, when this process staged
+    # texts since the last drain (production never drains).
     from hotline.text import sender
-    app.extensions["hotline.drainers"] = [lambda: sender.drain(app)]
+
+    def _send_staged():
+        if app.extensions.pop("hotline.staged", False):
+            sender.drain(app)
+
+    app.extensions["hotline.drainers"] = [_send_staged]
     if app.config.get("HOTLINE_SIMULATOR"):
         from hotline import simulator
         app.register_blueprint(simulator.bp)  # local phones playing Twilio; docs/simulator.md

@@ -131,8 +131,15 @@ def stage(app, db, texts: list, now: datetime) -> list:
         db.flush()
         for i, row in rows:
             staged[i] = replace(staged[i], outbox_id=row.id)
-        notify.wake(db)
+        woken(app, db)
     return staged
+
+
+def woken(app, db) -> None:
+    """Texts were staged: a sender is woken when the transaction commits (and the test
+    harness's drain knows there is something to send, deadlines.drain)."""
+    notify.wake(db)
+    app.extensions["hotline.staged"] = True
 
 
 def send_all(app, program: str, texts: list,
@@ -209,7 +216,7 @@ def queue_background(app, db, texts: list[Text], now: datetime) -> None:
                       priority=BACKGROUND,
                       attempts=0, next_try_at=now, created_at=now, to_texter=False))
     if texts:
-        notify.wake(db)
+        woken(app, db)
 
 
 def backoff(attempts: int) -> timedelta:
