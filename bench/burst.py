@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/burst.py [--texts 1000] [--seconds 10] [--rates 10,0] [--write]
 
-Every 10th text says "gun" (an urgent phrase). Run once per HOTLINE_SEND_RATE:
+Every 10th text says "eat my gun" (an urgent phrase). Run once per HOTLINE_SEND_RATE:
 a realistic 10 texts/s (a toll-free or 10DLC number; a US long code is 1/s) holds the
 excess in the outbox for the sender to release, urgent first; 0 lets the sender send as
 fast as its pool and Twilio go. The webhooks only stage; `hotline sender` sends. Measured: texts lost (no 200 with an auto-reply), texts routed
@@ -23,7 +23,9 @@ HEADING = "## Critical-incident burst (bench/burst.py)"
 
 def body(i: int) -> str:
     # The token lets us find each conversation's notice; notices quote the first 90 chars.
-    return f"bench {i:04d} " + ("I have my gun out, cannot do this" if i % 10 == 0
+    # The urgent one must match a default urgent phrase ("eat my gun"); a bare "gun" no
+    # longer does (officers say it every shift).
+    return f"bench {i:04d} " + ("I want to eat my gun, cannot do this" if i % 10 == 0
                                 else "rough scene tonight, need to talk")
 
 
@@ -134,7 +136,7 @@ def main() -> None:
                  f"{n:,} texts from {n:,} distinct fictional numbers, sent open loop at "
                  f"{n / args.seconds:.0f}/s to gunicorn (3 sync workers) with `hotline clock "
                  "--every 1 --no-sender` and `hotline sender` beside it, PostgreSQL 15 schema "
-                 "of its own, fake Twilio REST on loopback. Every 10th text contains \"gun\". A text is *routed* when a notice "
+                 "of its own, fake Twilio REST on loopback. Every 10th text contains \"eat my gun\". A text is *routed* when a notice "
                  "quoting it reached an on-call peer through the REST API; its *wait* is from its "
                  "scheduled arrival to that notice. An *overtake* is a routine text that arrived "
                  "after an urgent one yet whose notice left first. *Drain* is from the first "

@@ -258,6 +258,8 @@ def sender_command(every, threads):
     from hotline.text.sender import run_forever
 
     logging.basicConfig(level=logging.INFO)
+    # Three INFO lines per text from the twilio library; failures still log.
+    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
     settings = {"HOTLINE_MAINTENANCE": True}
     if threads:
         settings["HOTLINE_SENDER_THREADS"] = threads
