@@ -60,7 +60,10 @@ def run(n: int, every: float, crash: bool, limit: float) -> dict:
             while time.monotonic() < deadline:
                 fired = step2(rest.sent())
                 if crash and sender_killed is None and len(fired) >= n // 3:
-                    # In full flow, so sends are in flight: Twilio has some, unrecorded.
+                    # While sends are in flight: Twilio has them, the sender has no answer.
+                    wait_until = time.monotonic() + 10
+                    while rest.inflight() == 0 and time.monotonic() < wait_until:
+                        time.sleep(0.005)
                     send.kill9()
                     sender_killed = time.time()
                     time.sleep(3)
@@ -75,8 +78,23 @@ def run(n: int, every: float, crash: bool, limit: float) -> dict:
                 if len({code for code, _ in fired}) >= len(due) and done:
                     break
                 time.sleep(0.2)
+            # Texts a killed sender had in flight stay leased (30 s); then a sender asks
+            # Twilio whether they went. Wait for the outbox to empty, so a duplicate
+            # would show up.
+            engine = create_engine(db)
+            empty_by = time.monotonic() + 90
+            while time.monotonic() < empty_by:
+                with engine.connect() as conn:
+                    if not conn.execute(text("SELECT count(*) FROM outbox")).scalar():
+                        break
+                time.sleep(1)
+            with engine.connect() as conn:
+                left = conn.execute(text("SELECT count(*) FROM outbox")).scalar()
+            engine.dispose()
             time.sleep(3 * every + 2)  # a late duplicate would show up by now
             fired = step2(rest.sent())
+            recovered = sum(open(p).read().count("not sent again")
+                            for p in tmp.glob("sender*.log"))
         finally:
             clock.stop()
             send.stop()
@@ -92,6 +110,7 @@ def run(n: int, every: float, crash: bool, limit: float) -> dict:
             "p50": c.percentile(late, 50), "p99": c.percentile(late, 99),
             "max": max(late, default=float("nan")), "min": min(late, default=float("nan")),
             "crash": (crashed_at, restarted_at, sender_killed),
+            "left": left, "recovered": recovered,
             "fired_at_crash": n // 3 if crash else None}
 
 
@@ -120,6 +139,10 @@ def main() -> None:
         ["kill -9 of the clock and of the sender mid-run: every timer fires exactly once",
          f"{crash['once']}/{crash['opened']} once, {crash['never']} never, {crash['twice']} twice",
          c.verdict(crash["once"] == crash["opened"])],
+        ["texts a killed sender had in flight, found at Twilio and not sent again",
+         f"{crash['recovered']}", ""],
+        ["outbox empty at the end (both runs)", f"{plain['left']} / {crash['left']} rows left",
+         c.verdict(plain["left"] == 0 and crash["left"] == 0)],
         ["every text opens a conversation", f"{plain['opened'] + crash['opened']}/{2 * n}",
          c.verdict(plain["opened"] + crash["opened"] == 2 * n)]])
     print("\n".join(lines))

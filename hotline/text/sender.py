@@ -60,7 +60,9 @@ THREADS = 16  # per sender; HOTLINE_SENDER_THREADS. Twilio allows 100 concurrent
 # How far before a maybe-sent text's first attempt Twilio's list is read: the sender's
 # clock and Twilio's may differ by this much.
 LOOKBACK = timedelta(minutes=2)
-LOOK_AT_MOST = 200  # of Twilio's newest messages to one phone
+# Of Twilio's newest messages to one phone: a burst can send a peer a thousand notices
+# while a killed sender's lease runs out; past this many the text is sent again.
+LOOK_AT_MOST = 3000
 
 
 def threads(app) -> int:
@@ -217,14 +219,16 @@ def already_sent(app, program: str, text: Text, since: datetime) -> str | None:
     the newest messages from the program number to the phone, compared by body. A
     message whose SID the router already recorded (an identical text sent just before,
     "You have #4" twice, say) is someone else's."""
-    after = since - LOOKBACK
+    after, before = since - LOOKBACK, since + LEASE + LOOKBACK
     candidates = []
     try:
         for seen, message in enumerate(client(app).messages.stream(
-                to=text.to, from_=program, page_size=50)):
+                to=text.to, from_=program, page_size=100)):
             created = message.date_created
             if seen >= LOOK_AT_MOST or (created is not None and created < after):
                 break
+            if created is not None and created > before:
+                continue  # sent since (a burst to one peer): page on to the attempt's time
             if (message.body or "") == text.body:
                 candidates.append(message.sid)
     except TwilioException as exc:
