@@ -65,6 +65,7 @@ class FakeRest(HttpClient):
         self._fail = 0
         self._crash = 0
         self._crash_after = 0
+        self._time_out_after = 0
         self._refuse: list[int] = []  # error codes for the next sends, refused with a 400
         # Apart from FakeTwilio's SIDs (which also count from 1): an inbound text and an
         # outbound notice must never share a MessageSid, as they never do at Twilio.
@@ -96,6 +97,11 @@ class FakeRest(HttpClient):
         """The next `n` sends reach Twilio, which takes them, and then the sending process
         is killed (-9) before it hears the answer."""
         self._crash_after = n
+
+    def time_out_after_next(self, n: int = 1) -> None:
+        """The next `n` sends reach Twilio, which takes them, but the answer comes after
+        the router's REST timeout: the router sees a timeout."""
+        self._time_out_after = n
 
     def request(self, method, uri, params=None, data=None, headers=None, auth=None,
                 timeout=None, allow_redirects=False) -> Response:
@@ -149,6 +155,10 @@ class FakeRest(HttpClient):
             if self._crash_after:
                 self._crash_after -= 1
                 raise ProcessKilled("killed after Twilio took the text")
+            if self._time_out_after:
+                self._time_out_after -= 1
+                import requests
+                raise requests.Timeout("read timed out")
             account = uri.split("/Accounts/")[1].split("/")[0]
             stamp = at.strftime("%a, %d %b %Y %H:%M:%S +0000")
             return _json(201, {

@@ -255,3 +255,15 @@ def test_an_identical_text_sent_before_is_not_taken_for_a_maybe_sent_one(phones,
     sender.drain(app)
     assert phones.inbox(ALICE) == ["OFF noted: back on at 18:00"] * 2
     assert outbox(app) == []
+
+
+def test_a_send_that_timed_out_after_twilio_took_it_is_not_sent_again(phones, app):
+    phones.rest.time_out_after_next()  # Twilio takes the notice; its answer comes too late
+    phones.text(OFFICER, "anyone there?")
+    assert len(phones.inbox(ALICE)) == 1
+    [row] = outbox(app)
+    assert row.attempts == 1 and row.sending_at is not None  # maybe sent: retried carefully
+    phones.tick(5)  # the retry asks Twilio first, and finds it
+    assert len(phones.inbox(ALICE)) == 1 and outbox(app) == []
+    phones.text(ALICE, "yes")
+    assert "peer is here now" in phones.last(OFFICER)
