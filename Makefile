@@ -13,7 +13,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # With Twilio credentials `make run` is one web process plus the clock process (text
-# escalations), like the Procfile's web and clock lines. Without them (no
+# escalations, and its sender thread that sends every text), like the Procfile's web and
+# clock lines; no separate `hotline sender` is needed. Without them (no
 # TWILIO_ACCOUNT_SID) it starts the phone simulator too (docs/simulator.md), whose clock
 # runs in-process: the router signs and checks with a local token, so the simulator (and
 # curl users) exercise the same signature check as production, and its REST sends go to

@@ -2,10 +2,10 @@
 
     .venv/bin/python bench/burst.py [--texts 1000] [--seconds 10] [--rates 10,0] [--write]
 
-Every 10th text says "gun" (an urgent phrase). Run once per HOTLINE_SEND_RATE:
+Every 10th text says "eat my gun" (an urgent phrase). Run once per HOTLINE_SEND_RATE:
 a realistic 10 texts/s (a toll-free or 10DLC number; a US long code is 1/s) holds the
-excess in the outbox for `hotline clock` to release, urgent first; 0 sends everything
-inside the webhooks. Measured: texts lost (no 200 with an auto-reply), texts routed
+excess in the outbox for the sender to release, urgent first; 0 lets the sender send as
+fast as its pool and Twilio go. The webhooks only stage; `hotline sender` sends. Measured: texts lost (no 200 with an auto-reply), texts routed
 (a notice to an on-call peer reached the fake REST API), urgent-before-routine order,
 and the time until the last notice left.
 """
@@ -23,7 +23,9 @@ HEADING = "## Critical-incident burst (bench/burst.py)"
 
 def body(i: int) -> str:
     # The token lets us find each conversation's notice; notices quote the first 90 chars.
-    return f"bench {i:04d} " + ("I have my gun out, cannot do this" if i % 10 == 0
+    # The urgent one must match a default urgent phrase ("eat my gun"); a bare "gun" no
+    # longer does (officers say it every shift).
+    return f"bench {i:04d} " + ("I want to eat my gun, cannot do this" if i % 10 == 0
                                 else "rough scene tonight, need to talk")
 
 
@@ -32,7 +34,8 @@ def run(texts: int, seconds: float, send_rate: int, drain_limit: float) -> dict:
     with c.fake_rest(tmp / "rest.log") as (rest_port, rest), c.pg_schema() as db:
         env = c.app_env(tmp, db, rest_port, send_rate=send_rate)
         c.prepare_db(db, env)
-        clock = c.clock(env, tmp / "clock.log")
+        clock = c.clock(env, tmp / "clock.log", send=False)
+        send = c.sender(env, tmp / "sender.log")
         try:
             with c.gunicorn("hotline.app:create_app()", env, tmp / "router.log") as base:
                 reqs = [c.signed(base, "/sms/incoming", c.sms_form(i, c.TEXTERS[i], body(i)))
@@ -53,6 +56,7 @@ def run(texts: int, seconds: float, send_rate: int, drain_limit: float) -> dict:
                     time.sleep(1)
         finally:
             clock.stop()
+            send.stop()
     return analyse(texts, seconds, t0, sent_by, start, results, sent)
 
 
@@ -131,8 +135,8 @@ def main() -> None:
                  f"{args.seconds:g} --rates {args.rates} --write` (part of `make bench`).", "",
                  f"{n:,} texts from {n:,} distinct fictional numbers, sent open loop at "
                  f"{n / args.seconds:.0f}/s to gunicorn (3 sync workers) with `hotline clock "
-                 "--every 1` beside it, PostgreSQL 15 schema of its own, fake Twilio REST on "
-                 "loopback. Every 10th text contains \"gun\". A text is *routed* when a notice "
+                 "--every 1 --no-sender` and `hotline sender` beside it, PostgreSQL 15 schema "
+                 "of its own, fake Twilio REST on loopback. Every 10th text contains \"eat my gun\". A text is *routed* when a notice "
                  "quoting it reached an on-call peer through the REST API; its *wait* is from its "
                  "scheduled arrival to that notice. An *overtake* is a routine text that arrived "
                  "after an urgent one yet whose notice left first. *Drain* is from the first "

@@ -176,8 +176,15 @@ def gunicorn(app: str, env: dict, log: Path, health: str = "/health"):
         proc.stop()
 
 
-def clock(env: dict, log: Path, every: float = 1.0) -> Proc:
-    return Proc([str(BIN / "hotline"), "clock", "--every", str(every)], env, log)
+def clock(env: dict, log: Path, every: float = 1.0, send: bool = True) -> Proc:
+    """`hotline clock`; send=False: `--no-sender`, the texts are a `sender` process's."""
+    return Proc([str(BIN / "hotline"), "clock", "--every", str(every),
+                 *([] if send else ["--no-sender"])], env, log)
+
+
+def sender(env: dict, log: Path) -> Proc:
+    """The Procfile's sender line: `hotline sender`."""
+    return Proc([str(BIN / "hotline"), "sender"], env, log)
 
 
 # -- the fake Twilio REST API ----------------------------------------------------------
@@ -187,6 +194,7 @@ class FakeRestHandler(BaseHTTPRequestHandler):
     # as the real Twilio does (tens to hundreds of ms); BENCH_TWILIO_DELAY, default 150 ms.
     mode = {"fail": 0.0, "sleep": 0.0, "sleep_for": 8.0, "delay": 0.150}
     lock = threading.Lock()
+    inflight = 0
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK stall
 
@@ -201,9 +209,32 @@ class FakeRestHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def do_GET(self):  # the benchmark reads what was sent
-        with self.lock:
+    def do_GET(self):
+        path, _, query = self.path.partition("?")
+        if path.endswith("/Messages.json"):  # the sender asking whether a text went
+            return self._list(parse_qs(query))
+        if path == "/_inflight":  # sends taken and not yet answered: a kill now loses answers
+            with self.lock:
+                return self._send(200, {"inflight": self.inflight})
+        with self.lock:  # the benchmark reads what was sent
             self._send(200, self.records)
+
+    def _list(self, query: dict) -> None:
+        """Twilio's Messages list, newest first, filtered by To and From, all on one page
+        (Twilio pages by 50 or 100; the router's client follows next_page_uri)."""
+        to, from_ = query.get("To", [None])[0], query.get("From", [None])[0]
+        with self.lock:
+            found = [r for r in reversed(self.records)
+                     if r["kind"] == "text" and r["outcome"] != "500"
+                     and to in (None, r.get("To")) and from_ in (None, r.get("From"))]
+        stamp = lambda t: time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime(t))  # noqa: E731
+        self._send(200, {"messages": [{"sid": r["sid"], "to": r.get("To"), "from": r.get("From"),
+                                       "body": r.get("Body"), "status": "queued",
+                                       "date_created": stamp(r["t"]), "account_sid": ACCOUNT}
+                                      for r in found],
+                         "page": 0, "page_size": 50, "start": 0, "end": len(found),
+                         "first_page_uri": self.path, "next_page_uri": None,
+                         "previous_page_uri": None, "uri": self.path})
 
     def do_DELETE(self):  # the router deletes settled records at Twilio (retention)
         self.send_response(204)
@@ -219,20 +250,29 @@ class FakeRestHandler(BaseHTTPRequestHandler):
                     self.records.clear()
             return self._send(200, self.mode)
         form = {k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items()}
+        if "To" not in form:  # a request cut off by a killed sender: Twilio takes nothing
+            return self._send(400, {"code": 21604, "message": "'To' is required", "status": 400})
         now, kind = time.time(), "call" if self.path.endswith("/Calls.json") else "text"
         if now < self.mode["fail"]:
             with self.lock:
                 self.records.append({"t": now, "kind": kind, "outcome": "500", **form})
             return self._send(500, {"code": 20500, "message": "Internal Server Error", "status": 500})
-        if self.mode["delay"] > 0:
-            time.sleep(self.mode["delay"])
-        late = now < self.mode["sleep"]
-        if late:  # Twilio took it but answered after the client gave up: still sent
-            time.sleep(self.mode["sleep_for"])
         with self.lock:
+            FakeRestHandler.inflight += 1
+            # Taken now, as Twilio does before it answers: a sender killed while it waits
+            # for the answer has sent it.
             sid = f"{'CA' if kind == 'call' else 'SM'}{len(self.records):032x}"
+            late = now < self.mode["sleep"]
             self.records.append({"t": now, "kind": kind, "outcome": "late" if late else "201",
                                  "sid": sid, **form})
+        try:
+            if self.mode["delay"] > 0:
+                time.sleep(self.mode["delay"])
+            if late:  # Twilio took it but answered after the client gave up: still sent
+                time.sleep(self.mode["sleep_for"])
+        finally:
+            with self.lock:
+                FakeRestHandler.inflight -= 1
         self._send(201, {"sid": sid, "status": "queued", "to": form.get("To"),
                          "from": form.get("From"), "body": form.get("Body"),
                          "account_sid": ACCOUNT, "direction": "outbound-api"})
@@ -269,6 +309,9 @@ class FakeRestClient:
 
     def sent(self) -> list[dict]:
         return json.loads(urlopen(self.base + "/", timeout=30).read())
+
+    def inflight(self) -> int:
+        return json.loads(urlopen(self.base + "/_inflight", timeout=5).read())["inflight"]
 
     def set(self, **mode) -> None:
         urlopen(Request(self.base + "/_mode", json.dumps(mode).encode(), method="POST"), timeout=5)

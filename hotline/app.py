@@ -47,6 +47,8 @@ def settings_from_env(instance: Path) -> dict:
         not in ("0", "false", "no", "off"),
         # Texts per second the program number may send (1 = a US long code; 0 = no limit).
         "HOTLINE_SEND_RATE": int(os.environ.get("HOTLINE_SEND_RATE", "1")),
+        # Concurrent REST sends per sender (text/sender.py).
+        "HOTLINE_SENDER_THREADS": int(os.environ.get("HOTLINE_SENDER_THREADS", "16")),
         # Coordinator dashboard: "name:role:hash;..." (make a line with `hotline dashboard-user`).
         "HOTLINE_DASHBOARD_USERS": os.environ.get("HOTLINE_DASHBOARD_USERS", ""),
         "HOTLINE_DASHBOARD_IDLE_MINUTES": float(os.environ.get("HOTLINE_DASHBOARD_IDLE_MINUTES", "30")),
@@ -127,6 +129,16 @@ def create_app(settings: dict | None = None, instance_path: str | None = None,
     app.register_blueprint(callout_pages.bp)  # a callout's phone page; hotline/callout/
     app.register_blueprint(paging.bp)  # clinician pages: press 1 to acknowledge
     app.register_blueprint(dashboard.bp)  # coordinator pages; see docs/dashboard.md
+    # What deadlines.drain runs after each webhook in tests and the simulator: the text
+    # sender, in the caller's thread, until nothing is due, when this process staged
+    # texts since the last drain (production never drains).
+    from hotline.text import sender
+
+    def _send_staged():
+        if app.extensions.pop("hotline.staged", False):
+            sender.drain(app)
+
+    app.extensions["hotline.drainers"] = [_send_staged]
     if app.config.get("HOTLINE_SIMULATOR"):
         from hotline import simulator
         app.register_blueprint(simulator.bp)  # local phones playing Twilio; docs/simulator.md

@@ -1,10 +1,16 @@
-"""The clock process: escalation timers, clinician re-pages, send retries, idle close.
+"""The clock process: escalation timers, clinician re-pages, idle close, and a sender.
 
 Web workers never run a scheduler (several would act twice or miss jobs on a
 shared job store). They write due times into the database; this one process
 polls every few seconds and claims each due row with a conditional UPDATE or
 DELETE, so a restart, a crash or an accidental second clock cannot act twice.
 `run_due(app, now)` is one poll; tests call it with their fake clock's time.
+
+Its jobs only decide and stage texts (text/outbox.py), so 500 timers due at once are
+claimed in moments; the texts go out through the sender (text/sender.py). The clock
+runs a sender thread of its own unless told not to (`hotline clock --no-sender`, for a
+deployment with a `hotline sender` process): a line with only a web and a clock
+process still texts, and a second sender is safe (claims never overlap).
 """
 from __future__ import annotations
 
@@ -20,29 +26,29 @@ from hotline.paging import pages
 from hotline.availability import reminders
 from hotline.text import conversations as tx
 from hotline.text import sender
-from hotline.text.outbox import (MAX_ATTEMPTS, OPTED_OUT, Refused, TemporaryFailure, as_text, backoff,
-                     drop_outbox_row, record_sent, send_one, stage)
-from hotline.text.rate import take_slot
+from hotline.text.outbox import stage
 from hotline.voice import voicemail
 from hotline.records import shredding
 from hotline.records.provider_sweep import sweep_provider
 from hotline.records.retention import delete_at_provider, purge
-from hotline.store import Conversation, Outbox
+from hotline.store import Conversation
 
 log = logging.getLogger(__name__)
 
 BATCH = 100
-LEASE = timedelta(minutes=2)  # an outbox row being sent is hidden this long from other clocks
 
 
-def run_due(app, now: datetime) -> None:
+def run_due(app, now: datetime, send: bool = True) -> None:
+    """One poll. `send`: then send what is due too (tests, the simulator's ticks); the
+    clock process leaves that to its sender thread or the sender process."""
     with app.app_context():
         escalate(app, now)
         repage(app, now)
         rota(app, now)  # OFFs ending, shift reminders: queued below crisis texts
-        retry_outbox(app, now)
-        callout_clock.run(app, now)  # after the retries: a callout never holds up a rescue
+        callout_clock.run(app, now)
         close_idle(app, now)
+        if send:  # all the jobs' texts, urgent first: a callout never holds up a rescue
+            send_outbox(app, now)
         heartbeat(app, now)  # after a completed poll: /health's "clock" age
 
 
@@ -116,52 +122,13 @@ def repage(app, now: datetime) -> None:
         log.exception("re-paging failed; trying again at the next poll")
 
 
-def retry_outbox(app, now: datetime) -> None:
-    vault = app.extensions["hotline.vault"]
-    with _sessions(app)() as db:
-        due = db.execute(select(Outbox.id, Outbox.next_try_at)
-                         .where(Outbox.next_try_at <= now)
-                         .order_by(Outbox.priority.desc(), Outbox.id).limit(BATCH)).all()
-    program = app.extensions["hotline.rotation"].current().config.program.number
-    for row_id, seen in due:
-        if not take_slot(app, program, now):
-            break  # the number's rate is used up for this second; the next poll goes on
-        with _sessions(app)() as db, db.begin():
-            leased = db.execute(update(Outbox)
-                                .where(Outbox.id == row_id, Outbox.next_try_at == seen)
-                                .values(next_try_at=now + LEASE)
-                                .execution_options(synchronize_session=False)).rowcount == 1
-            row = db.get(Outbox, row_id, populate_existing=True) if leased else None
-            try:
-                text, attempts = (as_text(vault, row), row.attempts) if row else (None, 0)
-            except InvalidToken:  # sealed under an earlier HOTLINE_SECRET_KEY: undeliverable
-                log.error("dropped a queued text that cannot be decrypted (was "
-                          "HOTLINE_SECRET_KEY changed?)")
-                db.delete(row)
-                continue
-        if text is None:
-            continue
-        try:
-            sid = send_one(app, program, text)
-        except TemporaryFailure:
-            dropped = attempts + 1 >= MAX_ATTEMPTS
-            with _sessions(app)() as db, db.begin():
-                if dropped:
-                    log.warning("dropped a text after %s attempts", attempts + 1)
-                    db.execute(delete(Outbox).where(Outbox.id == row_id))
-                else:
-                    db.execute(update(Outbox).where(Outbox.id == row_id).values(
-                        attempts=attempts + 1, next_try_at=now + backoff(attempts + 1)))
-            if dropped:  # a texter's words given up on: they and their peer are told
-                tx.report_refused(app, [(text, None)], now)
-            break  # Twilio is still struggling: leave the rest for the next poll
-        except Refused as exc:
-            drop_outbox_row(app, row_id)
-            if exc.code != OPTED_OUT:
-                log.warning("Twilio refused a queued text (error %s)", exc.code)
-            tx.report_refused(app, [(text, exc.code)], now)  # opt-outs, lost relays
-            continue
-        record_sent(app, sid, text, now)  # drops its row in the same transaction
+def send_outbox(app, now: datetime) -> None:
+    """What is due in the outbox, as a sender round does (tests' and the simulator's
+    poll; the clock process's own sender thread does it at once when woken)."""
+    try:
+        sender.drain(app, lambda: now)
+    except Exception:  # noqa: BLE001 - retried at the next poll
+        log.exception("sending from the outbox failed; trying again at the next poll")
 
 
 def rota(app, now: datetime) -> None:
@@ -204,8 +171,9 @@ def close_idle(app, now: datetime) -> None:
         tx.deliver(app, out, now)
 
 
-def main_loop(app, every: float = 1.0) -> None:
-    """`hotline clock`: one APScheduler job polling run_due."""
+def main_loop(app, every: float = 1.0, send: bool = True) -> None:
+    """`hotline clock`: one APScheduler job polling run_due; with `send`, a sender
+    thread beside it (text/sender.py)."""
     from datetime import timezone
 
     from apscheduler.schedulers.blocking import BlockingScheduler
@@ -231,11 +199,13 @@ def main_loop(app, every: float = 1.0) -> None:
     scheduler.add_job(lambda: _housekeeping(app, clock, purge), "interval", hours=1,
                       coalesce=True, max_instances=1, id="hotline-retention",
                       next_run_time=datetime.now(timezone.utc))
-    # Texts queued behind the send rate go out the moment their transaction commits
-    # (NOTIFY), not at the next poll: a thread of its own, beside the scheduler.
-    threading.Thread(target=sender.run_forever, args=(app, clock, retry_outbox, every),
-                     name="hotline-sender", daemon=True).start()
-    log.info("clock started: polling every %s s", every)
+    if send:
+        # Texts go out the moment their transaction commits (NOTIFY), not at the next
+        # poll: a thread of its own, beside the scheduler.
+        threading.Thread(target=sender.run_forever, args=(app, clock, every),
+                         name="hotline-sender", daemon=True).start()
+    log.info("clock started: polling every %s s%s", every,
+             "" if send else " (texts are sent by `hotline sender`)")
     scheduler.start()
 
 
@@ -249,6 +219,6 @@ def _housekeeping(app, clock, job) -> None:
 
 def _poll(app, clock) -> None:
     try:
-        run_due(app, clock())
+        run_due(app, clock(), send=False)
     except Exception:  # noqa: BLE001 - the next poll tries again
         log.exception("clock poll failed")

@@ -19,8 +19,9 @@ a reply the kernel has acknowledged. So two layers:
   (_Breaker), so a hung database cannot tie up every worker and a database that was
   only slow for a moment is back in use within a second.
 
-Work a view hands to `after_answer` (sending texts) runs on a small pool of threads
-after the answer is on its way: a webhook never waits on Twilio.
+Work a view hands to `after_answer` (placing calls) runs on a small pool of threads
+after the answer is on its way: a webhook never waits on Twilio. Texts never go that
+way: they are staged in the outbox and sent by the sender process (text/sender.py).
 """
 from __future__ import annotations
 
@@ -338,8 +339,16 @@ def in_background(app, fn, what: str) -> None:
 
 
 def drain(app, timeout: float = 10.0) -> None:
-    """Wait for work handed off after answers (texts being handed to Twilio). The test
-    harness and the simulator call it so a conversation reads in order."""
+    """Wait for work handed off after answers (calls being placed), then run the
+    drainers the application registered (`hotline.drainers`: the text sender, until
+    nothing is due). The test harness and the simulator call it after each webhook so
+    a conversation reads in order. A drainer that fails or is "killed" (the fake
+    Twilio's ProcessKilled) is logged: its texts wait in the outbox, as in production."""
     with _pool_lock:
         pending = list(app.extensions.get("hotline.pending", ()))
     wait(pending, timeout=timeout)
+    for drainer in app.extensions.get("hotline.drainers", ()):
+        try:
+            drainer()
+        except BaseException:  # noqa: BLE001 - the answer is out; the outbox keeps them
+            log.warning("a drainer stopped after a webhook", exc_info=True)

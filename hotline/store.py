@@ -250,8 +250,9 @@ class InboundMessage(Base):
 
 
 class Outbox(Base):
-    """A text Twilio refused with a 5xx or a timeout, waiting for a retry.
-    Recipient and body are encrypted and the row is deleted once sent."""
+    """A text waiting for the sender (text/sender.py): staged by the decision that wrote
+    it, or back after Twilio answered a 5xx or timed out. Recipient and body are
+    encrypted and the row is deleted once Twilio has it."""
 
     __tablename__ = "outbox"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -270,6 +271,10 @@ class Outbox(Base):
     # and the SID of the texter's message they belong to, kept at Twilio until sent.
     media_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     media_of: Mapped[str | None] = mapped_column(String(64), index=True)
+    # When a sender last handed this text to Twilio without learning the outcome (set
+    # with its claim, before the REST call; cleared when Twilio said no). A row found
+    # with it set was maybe sent: the next sender asks Twilio before sending again.
+    sending_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class MediaRelay(Base):

@@ -10,6 +10,7 @@ from twilio.rest import Client
 
 TWILIO_API = "https://api.twilio.com"
 SEND_TIMEOUT = 5.0  # seconds; a webhook that sends must still answer within 15 s
+POOL = 32  # keep-alive connections to Twilio: more than a sender's threads (16)
 
 
 class RebasingHttpClient(TwilioHttpClient):
@@ -20,6 +21,10 @@ class RebasingHttpClient(TwilioHttpClient):
         kwargs.setdefault("timeout", SEND_TIMEOUT)
         super().__init__(**kwargs)
         self.base = base.rstrip("/") if base else None
+        if self.session is not None:  # the sender's pool sends concurrently: a connection each
+            from requests.adapters import HTTPAdapter
+            for scheme in ("https://", "http://"):
+                self.session.mount(scheme, HTTPAdapter(pool_maxsize=POOL))
 
     def request(self, method, url, *args, **kwargs):
         return super().request(method, rebase(url, self.base), *args, **kwargs)

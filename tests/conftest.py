@@ -19,6 +19,9 @@ from hotline.testing.fake_twilio import FakeClock, FakeTwilio
 # end-to-end tests start) gets a roomier one. The budget itself: tests/test_deadlines.py,
 # which sets its own, and bench/.
 os.environ.setdefault("HOTLINE_WEBHOOK_BUDGET", "10")
+# One send at a time: scenario tests read texts in the order they were sent. The
+# sender's pool is tested on its own (tests/text/test_sender.py).
+os.environ.setdefault("HOTLINE_SENDER_THREADS", "1")
 
 CHICAGO = ZoneInfo("America/Chicago")
 TOKEN = "test-auth-token"

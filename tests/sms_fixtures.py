@@ -29,7 +29,7 @@ def text_line(app, rest: FakeRest, public: str = PUBLIC):
 
 class Phones:
     def __init__(self, app, clock, public: str = PUBLIC):
-        self.rest = FakeRest()
+        self.rest = FakeRest(clock=lambda: clock.now)
         self.public = public
         self.reply_sids: list[str] = []  # SIDs Twilio gave our TwiML <Message> replies
         self.clock = clock

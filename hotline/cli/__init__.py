@@ -39,7 +39,7 @@ def cli():
 
 
 for _command in (rotation.check, rotation.oncall, rotation.schedule, rotation.ics,
-                 ops.db, ops.doctor, ops.twilio, ops.clock_command,
+                 ops.db, ops.doctor, ops.twilio, ops.clock_command, ops.sender_command,
                  records.stats, records.purge, records.audit, dashboard_user,
                  callout.callout):
     cli.add_command(_command)

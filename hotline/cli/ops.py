@@ -1,5 +1,5 @@
 """Operations commands: `hotline db ...`, `hotline doctor`, `hotline twilio configure`,
-`hotline clock`.
+`hotline clock`, `hotline sender`.
 
 Registered on the `hotline` group by hotline/cli/__init__.py. None of them needs an
 alembic.ini or a particular working directory.
@@ -224,9 +224,13 @@ def twilio_configure(dry_run):
 
 @click.command("clock")
 @click.option("--every", default=1.0, show_default=True, help="seconds between polls")
-def clock_command(every):
-    """Run the clock process: text escalation timers, send retries, idle close.
-    Run exactly one next to the web workers (a second one is safe, just useless)."""
+@click.option("--sender/--no-sender", default=True, show_default=True,
+              help="also send the outbox's texts; --no-sender leaves that to `hotline "
+                   "sender` processes (two senders are safe)")
+def clock_command(every, sender):
+    """Run the clock process: text escalation timers, re-pages, reminders, idle close,
+    and (unless --no-sender) a text sender. Run exactly one next to the web workers
+    (a second one is safe, just useless)."""
     import logging
 
     from hotline.app import create_app
@@ -236,4 +240,30 @@ def clock_command(every):
     # Two INFO lines per poll from APScheduler would be ~170,000 a day; failures still log.
     logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
     # Maintenance deadlines: the clock answers no webhook (hotline/deadlines.py).
-    main_loop(create_app({"HOTLINE_MAINTENANCE": True}), every)
+    main_loop(create_app({"HOTLINE_MAINTENANCE": True}), every, send=sender)
+
+
+@click.command("sender")
+@click.option("--every", default=1.0, show_default=True,
+              help="seconds between looks at the outbox when nothing wakes it")
+@click.option("--threads", type=int, default=None,
+              help="concurrent sends (default HOTLINE_SENDER_THREADS, else 16)")
+def sender_command(every, threads):
+    """Run a text sender: woken by each staged text (PostgreSQL NOTIFY; a short poll on
+    SQLite), it sends the outbox urgent first within HOTLINE_SEND_RATE. Any number may
+    run; they never send one text twice."""
+    import logging
+
+    from hotline.app import create_app
+    from hotline.text.sender import run_forever
+
+    logging.basicConfig(level=logging.INFO)
+    # Three INFO lines per text from the twilio library; failures still log.
+    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
+    settings = {"HOTLINE_MAINTENANCE": True}
+    if threads:
+        settings["HOTLINE_SENDER_THREADS"] = threads
+    app = create_app(settings)
+    logging.getLogger(__name__).info("sender started: %s threads",
+                                     app.config.get("HOTLINE_SENDER_THREADS"))
+    run_forever(app, app.config["HOTLINE_CLOCK"], every)

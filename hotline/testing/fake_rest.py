@@ -4,7 +4,10 @@ Plugged in as the `http_client` of `twilio.rest.Client`, so the router's real
 sending code runs unchanged down to the HTTP request. It records every
 Messages.json POST, answers with the JSON Twilio returns (sid "SM..."), and
 can fail the next N requests with a 500, refuse the next sends with a given error
-code, or refuse opted-out recipients (21610).
+code, or refuse opted-out recipients (21610). It lists the texts it took, newest
+first, for a Messages.json GET without a date bound (the sender asking whether a text
+went before its sender was killed), and can "kill" the sender before or after a send
+reaches it (crash_next, crash_after_next).
 """
 from __future__ import annotations
 
@@ -43,11 +46,15 @@ class Sent:
     sid: str | None  # None for a TwiML <Message> reply (recorded by the test harness)
     status_callback: str | None = None
     media: tuple[str, ...] = ()  # MediaUrl of an MMS: a texter's picture relayed
+    at: datetime | None = None  # date_created, by the fake's clock
 
 
 class FakeRest(HttpClient):
-    def __init__(self):
+    def __init__(self, clock=None):
+        """`clock`: what time "Twilio" stamps on the texts it takes (a callable returning
+        an aware datetime; default the real time), as a test's fake clock reads."""
         super().__init__(logger=None, is_async=False)
+        self.clock = clock or (lambda: datetime.now(timezone.utc))
         self.sent: list[Sent] = []  # every text that left the program number, in order
         self.calls: list[Placed] = []  # every call the router placed
         # calls(sid).update(...): (CallSid, the form posted: Status=completed, Url=...)
@@ -62,6 +69,8 @@ class FakeRest(HttpClient):
         self.opted_out: set[str] = set()
         self._fail = 0
         self._crash = 0
+        self._crash_after = 0
+        self._time_out_after = 0
         self._refuse: list[int] = []  # error codes for the next sends, refused with a 400
         # Apart from FakeTwilio's SIDs (which also count from 1): an inbound text and an
         # outbound notice must never share a MessageSid, as they never do at Twilio.
@@ -88,6 +97,16 @@ class FakeRest(HttpClient):
         """The next `n` sends never reach Twilio: the sending process is killed (-9)
         while the request is in flight."""
         self._crash = n
+
+    def crash_after_next(self, n: int = 1) -> None:
+        """The next `n` sends reach Twilio, which takes them, and then the sending process
+        is killed (-9) before it hears the answer."""
+        self._crash_after = n
+
+    def time_out_after_next(self, n: int = 1) -> None:
+        """The next `n` sends reach Twilio, which takes them, but the answer comes after
+        the router's REST timeout: the router sees a timeout."""
+        self._time_out_after = n
 
     def request(self, method, uri, params=None, data=None, headers=None, auth=None,
                 timeout=None, allow_redirects=False) -> Response:
@@ -150,9 +169,17 @@ class FakeRest(HttpClient):
             if len(media) > 10:  # as Twilio: at most ten pictures a message
                 return _json(400, {"code": 21623, "message": "Too many media", "status": 400})
             sid = f"{'MM' if media else 'SM'}{next(self._sids):032x}"
-            self.sent.append(Sent(to, from_, body, sid, data.get("StatusCallback"), media))
+            at = self.clock().astimezone(timezone.utc)
+            self.sent.append(Sent(to, from_, body, sid, data.get("StatusCallback"), media, at))
+            if self._crash_after:
+                self._crash_after -= 1
+                raise ProcessKilled("killed after Twilio took the text")
+            if self._time_out_after:
+                self._time_out_after -= 1
+                import requests
+                raise requests.Timeout("read timed out")
             account = uri.split("/Accounts/")[1].split("/")[0]
-            stamp = datetime.now(timezone.utc).strftime("%a, %d %b %Y %H:%M:%S +0000")
+            stamp = at.strftime("%a, %d %b %Y %H:%M:%S +0000")
             return _json(201, {
                 "account_sid": account, "api_version": "2010-04-01", "body": body,
                 "date_created": stamp, "date_sent": None, "date_updated": stamp,
@@ -194,6 +221,13 @@ class FakeRest(HttpClient):
                  and params.get("To", r["to"]) == r["to"]
                  and params.get("From", r["from"]) == r["from"]
                  and (bound is None or r["at"] < bound)]
+        if kind == "message" and bound is None:  # the sender's check: the texts it sent
+            found += [{"sid": m.sid, "to": m.to, "from": m.from_, "body": m.body,
+                       "account_sid": account, "status": "queued", "direction": "outbound-api",
+                       "date_created": m.at.strftime("%a, %d %b %Y %H:%M:%S +0000")}
+                      for m in reversed(self.sent) if m.sid and m.at is not None
+                      and params.get("To", m.to) == m.to
+                      and params.get("From", m.from_) == m.from_]
         return _json(200, {key: found, "page": 0, "page_size": 50, "start": 0,
                            "end": max(0, len(found) - 1), "first_page_uri": path,
                            "next_page_uri": None, "previous_page_uri": None, "uri": path})

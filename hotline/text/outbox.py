@@ -1,14 +1,12 @@
-"""Outbound texts through Twilio's REST API, with a retry queue.
+"""Outbound texts: staged in the outbox by the decision, sent by the sender.
 
-Sends happen after the database transaction that decided them has committed,
-so a slow Twilio never holds a lock; a webhook's sends run after its answer has
-gone, on the process's background pool (deadlines.after_answer). That transaction first stages each text in
-the Outbox (encrypted, hidden from the clock for STAGED_LEASE) and the row goes
-once Twilio has the text: a process killed between commit and send loses
-nothing, the clock sends it when the lease runs out. A 5xx or a timeout leaves
-the text in the Outbox for the clock to retry with backoff, urgent texts first;
-after one such failure the rest of the batch goes straight to the Outbox so a
-webhook still answers within Twilio's 15 s. Numbers and bodies are never logged.
+A decision (a webhook, a clock job, a CLI command) never waits on Twilio: inside its
+transaction it stages each text in the Outbox (recipient and body encrypted) due at
+once, and NOTIFYs; the sender (text/sender.py) claims, sends and records it. Nothing
+is sent for a decision that rolled back, no lock is held while Twilio answers, and a
+process killed at any point loses nothing. Outbound calls (Bridge: a peer's CALL, a
+clinician's page) are not staged: they are placed right after the decision
+(`send_all`), off the webhook's answer. Numbers and bodies are never logged.
 """
 from __future__ import annotations
 
@@ -22,8 +20,7 @@ from sqlalchemy import delete, update
 from twilio.base.exceptions import TwilioException
 
 from hotline.crypto import TEXTS
-from hotline.text import pictures, sender
-from hotline.text.rate import may_send
+from hotline.text import notify, pictures
 from hotline.records.retention import forget_at_provider
 from hotline.twilio_client import client
 from hotline.store import CalloutAnswer, Notice, Outbox
@@ -33,9 +30,9 @@ log = logging.getLogger(__name__)
 OPTED_OUT = 21610  # the recipient replied STOP; Twilio will refuse until they send START
 BACKGROUND = -1  # outbox priority of shift reminders and summaries: after every crisis text
 MAX_ATTEMPTS = 12
-# Longer than any send batch takes (a slow Twilio sends the rest to the retry queue after
-# one timeout), short enough that a crashed process's texts still go out promptly.
-STAGED_LEASE = timedelta(seconds=30)
+# A staged text is due this long before its decision's own clock says now: a sender on
+# another machine whose clock is a little behind still claims it when woken.
+CLOCK_SLACK = timedelta(seconds=2)
 # The order texts leave in when the number's rate holds some back: a callout to the whole
 # team (hotline/callout/) goes after urgent crisis traffic and before everything else.
 ROUTINE, CALLOUT, URGENT = 0, 1, 2
@@ -112,8 +109,8 @@ class TemporaryFailure(Exception):
 
 
 def stage(app, db, texts: list, now: datetime) -> list:
-    """Inside the deciding transaction: write each text to the Outbox, leased to this
-    process for STAGED_LEASE, and return the texts tagged with their rows. Calls
+    """Inside the deciding transaction: write each text to the Outbox, due at once, wake
+    the sender when it commits, and return the texts tagged with their rows. Calls
     (Bridge) are not staged: a CALL that never rang is retried by the peer."""
     vault = app.extensions["hotline.vault"]
     staged, rows = [], []
@@ -123,7 +120,7 @@ def stage(app, db, texts: list, now: datetime) -> list:
             key = key or vault.new_key(TEXTS)
             row = Outbox(to_enc=vault.seal(t.to, key), body_enc=vault.seal(t.body, key),
                          priority=t.priority, attempts=0,
-                         next_try_at=now + STAGED_LEASE, created_at=now,
+                         next_try_at=now - CLOCK_SLACK, created_at=now,
                          conversation_id=t.conversation_id, peer_id=t.peer_id,
                          attempt=t.attempt, to_texter=t.to_texter, callout_id=t.callout_id,
                          **sealed_media(vault, t, key))
@@ -134,58 +131,36 @@ def stage(app, db, texts: list, now: datetime) -> list:
         db.flush()
         for i, row in rows:
             staged[i] = replace(staged[i], outbox_id=row.id)
+        woken(app, db)
     return staged
 
 
-def send_all(app, program: str, texts: list[Text],
+def woken(app, db) -> None:
+    """Texts were staged: a sender is woken when the transaction commits (and the test
+    harness's drain knows there is something to send, deadlines.drain)."""
+    notify.wake(db)
+    app.extensions["hotline.staged"] = True
+
+
+def send_all(app, program: str, texts: list,
              now: datetime) -> list[tuple[Text, int | None]]:
-    """Send a batch, urgent first. Returns the texts Twilio refused for good, each
-    with its error code (an opt-out, a relay that will never reach its peer): the
-    caller tells the people who need to know."""
-    refused: list[tuple[Text, int | None]] = []
-    queue: list[Text] = []  # Twilio failed: retry with backoff
-    held: list[Text] = []  # over the rate: send as soon as a slot frees
-    sent: list[tuple[str, Text]] = []
-    # Its sent texts' rows go only when the batch is recorded: they hold nothing back.
-    own = tuple(t.outbox_id for t in texts if isinstance(t, Text) and t.outbox_id is not None)
-    for text in sorted(texts, key=lambda t: (not isinstance(t, Bridge), -t.priority)):
-        if isinstance(text, Bridge):
-            try:
-                extra = {"status_callback": text.status_callback} if text.status_callback else {}
-                placed = client(app).calls.create(to=text.to, from_=program, url=text.url,
-                                                  **extra)
-            except (TwilioException, requests.RequestException):
-                log.warning("Twilio did not place a CALL bridge; the peer is told to retry")
-                if text.on_failure is not None:
-                    text.on_failure(app, now)
-                continue
-            record_sent(app, placed.sid, text, now)
-            continue
-        if queue:  # Twilio is struggling: do not make the webhook wait on every send
-            queue.append(text)
-            continue
-        if not may_send(app, program, text.priority, now, own):
-            held.append(text)  # over the number's rate: the clock releases it in order
-            continue
+    """After the decision committed: place its calls (Bridge), and hand its texts to the
+    sender (staged already, or staged now). Returns [] : what Twilio refuses for good
+    is reported by the sender (conversations.report_refused)."""
+    calls = [t for t in texts if isinstance(t, Bridge)]
+    for call in calls:
         try:
-            sid = send_one(app, program, text)
-        except TemporaryFailure as exc:
-            log.warning("Twilio did not take a text (%s); queued for retry", exc)
-            queue.append(text)
+            extra = {"status_callback": call.status_callback} if call.status_callback else {}
+            placed = client(app).calls.create(to=call.to, from_=program, url=call.url,
+                                              **extra)
+        except (TwilioException, requests.RequestException):
+            log.warning("Twilio did not place a CALL bridge; the peer is told to retry")
+            if call.on_failure is not None:
+                call.on_failure(app, now)
             continue
-        except Refused as exc:
-            unstage(app, text)
-            if exc.code != OPTED_OUT:
-                log.warning("Twilio refused a text (error %s)", exc.code)
-            refused.append((text, exc.code))
-            continue
-        sent.append((sid, text))
-    record_sent_all(app, sent, now)  # one transaction for the batch
-    if queue:
-        enqueue(app, queue, now)
-    if held:
-        enqueue(app, held, now, throttled=True)
-    return refused
+        record_sent(app, placed.sid, call, now)
+    enqueue(app, [t for t in texts if isinstance(t, Text) and t.outbox_id is None], now)
+    return []
 
 
 def record_sent(app, sid: str, text: Text | Bridge, now: datetime) -> None:
@@ -200,68 +175,48 @@ def record_sent_all(app, sent: list[tuple[str, Text | Bridge]], now: datetime) -
     if not sent:
         return
     with app.extensions["hotline.sessions"]() as db, db.begin():
-        for sid, text in sent:
-            if isinstance(text, Text) and text.outbox_id is not None:
-                db.execute(delete(Outbox).where(Outbox.id == text.outbox_id))
-            forget_at_provider(app, db, sid, "call" if isinstance(text, Bridge) else "message",
-                               now)
-            if isinstance(text, Text) and text.peer_id is not None \
-                    and text.conversation_id is not None:
-                db.add(Notice(message_sid=sid, conversation_id=text.conversation_id,
-                              peer_id=text.peer_id, attempt=text.attempt or 0, status="queued"))
-            if isinstance(text, Text) and text.media_of is not None:
-                pictures.taken(db, sid, text.media_of)
-            if isinstance(text, Text) and text.callout_id is not None and text.peer_id:
-                db.execute(update(CalloutAnswer).where(
-                    CalloutAnswer.callout_id == text.callout_id,
-                    CalloutAnswer.peer_id == text.peer_id).values(notice_sid=sid))
+        record_in(app, db, sent, now)
 
 
-def unstage(app, text: Text) -> None:
-    if text.outbox_id is not None:
-        drop_outbox_row(app, text.outbox_id)
+def record_in(app, db, sent: list[tuple[str, Text | Bridge]], now: datetime) -> None:
+    """record_sent_all inside the caller's transaction (the sender's batch)."""
+    for sid, text in sent:
+        if isinstance(text, Text) and text.outbox_id is not None:
+            db.execute(delete(Outbox).where(Outbox.id == text.outbox_id))
+        forget_at_provider(app, db, sid, "call" if isinstance(text, Bridge) else "message",
+                           now)
+        if isinstance(text, Text) and text.peer_id is not None \
+                and text.conversation_id is not None:
+            db.add(Notice(message_sid=sid, conversation_id=text.conversation_id,
+                          peer_id=text.peer_id, attempt=text.attempt or 0, status="queued"))
+        if isinstance(text, Text) and text.media_of is not None:
+            pictures.taken(db, sid, text.media_of)
+        if isinstance(text, Text) and text.callout_id is not None and text.peer_id:
+            db.execute(update(CalloutAnswer).where(
+                CalloutAnswer.callout_id == text.callout_id,
+                CalloutAnswer.peer_id == text.peer_id).values(notice_sid=sid))
 
 
-def drop_outbox_row(app, row_id: int) -> None:
-    """A text Twilio has, or will never take: its sealed copy goes."""
-    with app.extensions["hotline.sessions"]() as db, db.begin():
-        db.execute(delete(Outbox).where(Outbox.id == row_id))
-
-
-def enqueue(app, texts: list[Text], now: datetime, throttled: bool = False) -> None:
-    """Hand texts to the clock: at once when only the rate held them back (its sender
-    is woken), with backoff after Twilio failed. A staged text's row is reused, not copied."""
-    vault = app.extensions["hotline.vault"]
-    attempts = 0 if throttled else 1
-    due = now if throttled else now + backoff(1)
-    key = None
-    with app.extensions["hotline.sessions"]() as db, db.begin():
-        for t in texts:
-            if t.outbox_id is not None:
-                db.execute(update(Outbox).where(Outbox.id == t.outbox_id)
-                           .values(attempts=attempts, next_try_at=due))
-                continue
-            key = key or vault.new_key(TEXTS)
-            db.add(Outbox(to_enc=vault.seal(t.to, key), body_enc=vault.seal(t.body, key),
-                          priority=t.priority, attempts=attempts,
-                          next_try_at=due, created_at=now,
-                          conversation_id=t.conversation_id, peer_id=t.peer_id,
-                          attempt=t.attempt, to_texter=t.to_texter, callout_id=t.callout_id,
-                          **sealed_media(vault, t, key)))
-        if throttled:
-            sender.wake(db)  # due now: the clock sends it as soon as this commits
+def enqueue(app, texts: list[Text], now: datetime) -> None:
+    """Texts decided outside a staging transaction (reports of refused texts): staged
+    in a transaction of their own, for the sender."""
+    if texts:
+        with app.extensions["hotline.sessions"]() as db, db.begin():
+            stage(app, db, texts, now)
 
 
 def queue_background(app, db, texts: list[Text], now: datetime) -> None:
     """Inside the caller's transaction: texts that are about the rota, not a contact. The
-    clock sends them from the outbox in priority order, so they never take a send slot a
-    crisis text is waiting for (`rate.may_send` lets routine texts pass them too)."""
+    sender takes the outbox in priority order, so they never take a send slot a crisis
+    or routine text is waiting for."""
     vault = app.extensions["hotline.vault"]
     key = vault.new_key(TEXTS) if texts else None  # one per batch, as for every queued text
     for t in texts:
         db.add(Outbox(to_enc=vault.seal(t.to, key), body_enc=vault.seal(t.body, key),
                       priority=BACKGROUND,
                       attempts=0, next_try_at=now, created_at=now, to_texter=False))
+    if texts:
+        woken(app, db)
 
 
 def backoff(attempts: int) -> timedelta:

@@ -148,10 +148,7 @@ def incoming():
         # `action` is <Message>'s status callback: it tells us the reply's SID, so Twilio's
         # copy (the texter's number, and for REVEAL the number in the text) is deleted too.
         resp.message(text, action=url_for("sms.status"), method="POST")
-    if out:
-        # Staged in the outbox with the decision; handed to Twilio once the answer is out.
-        app, t = current_app._get_current_object(), now()
-        after_answer(lambda: tx.deliver(app, out, t))
+    _place_calls(out)  # its texts were staged with the decision: the sender has them
     return resp
 
 
@@ -326,9 +323,7 @@ def status():
         return MessagingResponse()
     out: list[Text] = []
     _settle(form, state, out)
-    if out:  # staged with the decision; handed to Twilio once the answer is out
-        app, t = current_app._get_current_object(), now()
-        after_answer(lambda: tx.deliver(app, out, t))
+    _place_calls(out)  # its texts were staged with the decision: the sender has them
     return MessagingResponse()
 
 
@@ -369,3 +364,12 @@ def select_failed(notice: Notice):
     return select(Notice.peer_id).where(Notice.conversation_id == notice.conversation_id,
                                         Notice.attempt == notice.attempt,
                                         Notice.status.in_(FINAL))
+
+
+def _place_calls(out: list) -> None:
+    """A peer's CALL bridge is placed once the answer is out (deadlines.after_answer);
+    texts never wait here: staged in the outbox, they are the sender's (text/sender.py)."""
+    calls = [t for t in out if not isinstance(t, Text)]
+    if calls:
+        app, t = current_app._get_current_object(), now()
+        after_answer(lambda: tx.deliver(app, calls, t))

@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from hotline.records.retention import delete_at_provider
 from hotline.store import Base
+from hotline.text import sender
 from hotline.text.outbox import Text, send_all
 from hotline.twilio_client import RebasingHttpClient
 from tests.conftest import ALICE, OFFICER
@@ -80,6 +81,7 @@ def test_twilio_api_base_points_the_real_client_at_a_simulator(app, clock):
                           TWILIO_HTTP_CLIENT=RebasingHttpClient(
                               f"http://127.0.0.1:{server.server_port}"))
         refused = send_all(app, "+12625550100", [Text(ALICE, "hello")], clock.now)
+        sender.drain(app)  # the sender hands it to Twilio
     finally:
         server.shutdown()
     assert refused == []
