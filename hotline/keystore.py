@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 _NAME = re.compile(r"[a-z]+-[0-9a-f]{8,64}")
+LOOKUP_DIR = "lookup"  # crypto.LOOKUP: the lookup-hash keys live in a folder of their own
 
 
 def _check(name: str) -> str:
@@ -44,9 +45,24 @@ class FileKeyStore:
         self.folder = Path(folder)
         self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.chmod(self.folder, 0o700)
+        # Every text asks for the few lookup keys; beside one file per open conversation,
+        # listing them all would cost each text time in proportion to the open ones.
+        self.lookup = self.folder / LOOKUP_DIR
+        self.lookup.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(self.lookup, 0o700)
+        for name in os.listdir(self.folder):  # an instance from before the subfolder
+            if name.startswith(LOOKUP_DIR + "-"):
+                try:
+                    os.rename(self.folder / name, self.lookup / name)
+                except FileNotFoundError:
+                    pass  # another process moved it first
+
+    def _path(self, name: str) -> Path:
+        _check(name)
+        return (self.lookup if name.startswith(LOOKUP_DIR + "-") else self.folder) / name
 
     def put(self, name: str, value: bytes, created: datetime) -> None:
-        path = self.folder / _check(name)
+        path = self._path(name)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as fh:
             fh.write(_encode(value, created))
@@ -55,14 +71,14 @@ class FileKeyStore:
 
     def get(self, name: str) -> bytes | None:
         try:
-            return _decode((self.folder / _check(name)).read_bytes())[1]
+            return _decode(self._path(name).read_bytes())[1]
         except (FileNotFoundError, ValueError):
             return None
 
     def destroy(self, name: str) -> None:
         """Overwrite, sync, then unlink: on most file systems the old blocks no longer
         hold the key (journaling or copy-on-write ones may keep a copy; README)."""
-        path = self.folder / _check(name)
+        path = self._path(name)
         try:
             with open(path, "r+b") as fh:
                 size = os.fstat(fh.fileno()).st_size
@@ -76,12 +92,17 @@ class FileKeyStore:
     def names(self, prefix: str = "") -> dict[str, datetime]:
         """{name: when made} of the keys whose names start with `prefix`."""
         found = {}
-        for path in self.folder.iterdir():
-            if path.name.startswith(prefix) and _NAME.fullmatch(path.name):
-                try:
-                    found[path.name] = _decode(path.read_bytes())[0]
-                except (FileNotFoundError, ValueError):
-                    continue  # destroyed meanwhile, or half written: not a key
+        folders = [self.lookup] if prefix.startswith(LOOKUP_DIR + "-") else (
+            [self.folder] if prefix else [self.folder, self.lookup])
+        for folder in folders:
+            with os.scandir(folder) as entries:
+                names = [e.name for e in entries if e.name.startswith(prefix) and e.is_file()]
+            for name in names:
+                if _NAME.fullmatch(name):
+                    try:
+                        found[name] = _decode((folder / name).read_bytes())[0]
+                    except (FileNotFoundError, ValueError):
+                        continue  # destroyed meanwhile, or half written: not a key
         return found
 
 

@@ -95,3 +95,20 @@ def test_keys_are_listed_by_kind(store):
     store.put("conv-" + "a" * 24, b"one", WHEN)
     store.put("lookup-" + "b" * 24, b"two", WHEN)
     assert list(store.names("lookup-")) == ["lookup-" + "b" * 24]
+
+
+def test_lookup_keys_live_apart_and_an_older_instances_are_moved_there(tmp_path):
+    """Each text lists the lookup keys: they have a folder of their own, so that costs
+    nothing per open conversation. A folder from before keeps every key it had."""
+    folder = tmp_path / "keys"
+    folder.mkdir(mode=0o700)
+    old = "lookup-" + "b" * 24
+    (folder / old).write_bytes(b"1700000000.000\nold-lookup")
+    store = FileKeyStore(folder)
+    store.put("conv-" + "a" * 24, b"conversation", WHEN)
+    assert store.get(old) == b"old-lookup"
+    assert set(store.names("lookup-")) == {old}
+    assert set(store.names()) == {old, "conv-" + "a" * 24}
+    assert (folder / "lookup" / old).exists() and not (folder / old).exists()
+    store.destroy(old)
+    assert store.get(old) is None and store.names("lookup-") == {}

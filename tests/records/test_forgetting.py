@@ -226,7 +226,12 @@ def test_the_instance_folder_and_database_files_are_private(phones, app, databas
     phones.text(OFFICER, "first")
     instance = Path(app.instance_path)
     assert instance.stat().st_mode & 0o777 == 0o700
-    private = [instance / "last-good-rotation.yaml", *(instance / "keys").iterdir()]
+    keys = instance / "keys"
+    private = [instance / "last-good-rotation.yaml",
+               *(p for p in keys.rglob("*") if p.is_file())]
+    assert any(p.parent == keys / "lookup" for p in private)  # the lookup keys' own folder
+    for folder in (keys, keys / "lookup"):
+        assert folder.stat().st_mode & 0o777 == 0o700
     if database_url.startswith("sqlite"):
         db = Path(database_url.removeprefix("sqlite:///"))
         private += [p for p in db.parent.glob(db.name + "*")]
