@@ -22,15 +22,13 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import and_, delete, func, insert, select, update
 
 from hotline.records import audit
 from hotline.twilio_client import client
 from hotline.store import (Call, Conversation, DashboardSession, InboundMessage, LoginFailure,
                            MediaRelay, Notice, Outbox, PeerAway, ProviderRecord, ReminderSent,
-                           SendWindow, Voicemail, forget_on_disk)
+                           SendWindow, Voicemail, forget_on_disk, skip_clashes)
 
 log = logging.getLogger(__name__)
 
@@ -131,8 +129,7 @@ def forget_at_provider(app, db, sid: str | None, kind: str, now: datetime) -> No
     if not sid or not app.config.get("HOTLINE_PROVIDER_DELETE", True):
         return
     row = {"sid": sid, "kind": kind, "attempts": 0, "next_try_at": now + SETTLE[kind]}
-    insert = pg_insert if db.bind.dialect.name == "postgresql" else sqlite_insert
-    db.execute(insert(ProviderRecord).values(**row).on_conflict_do_nothing())
+    db.execute(skip_clashes(insert(ProviderRecord).values(**row)))
 
 
 def delete_at_provider(app, now: datetime) -> int:

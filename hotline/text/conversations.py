@@ -13,7 +13,6 @@ import re
 from datetime import datetime
 
 from sqlalchemy import case, delete, exists, func, insert, literal_column, select
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import aliased, object_session
 
 from hotline.callout.service import unreachable
@@ -26,7 +25,7 @@ from hotline.text.outbox import OPTED_OUT, Text, send_all
 from hotline.crypto import CONVERSATION
 from hotline.records import shredding
 from hotline.records.stats import length_bucket
-from hotline.store import Conversation, Notice, Page, StatEvent
+from hotline.store import Conversation, Notice, Page, StatEvent, skip_clashes
 
 log = logging.getLogger(__name__)
 
@@ -139,10 +138,9 @@ def insert_with_code(db, fields: dict) -> Conversation:
         # A code committed by another webhook just after this statement's snapshot
         # looks free and unlocked: the insert then writes nothing, and the next
         # statement (a new snapshot) sees it taken.
-        conv = db.scalar(postgresql.insert(Conversation)
-                         .values(code=literal_column(PG_FREE_CODE), **fields)
-                         .on_conflict_do_nothing(index_elements=["code"])
-                         .returning(Conversation))
+        conv = db.scalar(skip_clashes(insert(Conversation)
+                                      .values(code=literal_column(PG_FREE_CODE), **fields)
+                                      .returning(Conversation), "(code)"))
         if conv is not None:
             return conv
     raise RuntimeError("no free conversation code after several tries")

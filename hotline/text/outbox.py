@@ -114,16 +114,16 @@ def stage(app, db, texts: list, now: datetime) -> list:
     (Bridge) are not staged: a CALL that never rang is retried by the peer."""
     vault = app.extensions["hotline.vault"]
     staged, rows = [], []
-    key = None  # one key per batch, destroyed once none of its rows is left
+    seal = None  # one key per batch, destroyed once none of its rows is left
     for t in texts:
         if isinstance(t, Text) and t.outbox_id is None:
-            key = key or vault.new_key(TEXTS)
-            row = Outbox(to_enc=vault.seal(t.to, key), body_enc=vault.seal(t.body, key),
+            seal = seal or vault.sealer(vault.new_key(TEXTS))
+            row = Outbox(to_enc=seal(t.to), body_enc=seal(t.body),
                          priority=t.priority, attempts=0,
                          next_try_at=now - CLOCK_SLACK, created_at=now,
                          conversation_id=t.conversation_id, peer_id=t.peer_id,
                          attempt=t.attempt, to_texter=t.to_texter, callout_id=t.callout_id,
-                         **sealed_media(vault, t, key))
+                         **sealed_media(t, seal))
             db.add(row)
             rows.append((len(staged), row))
         staged.append(t)
@@ -210,24 +210,25 @@ def queue_background(app, db, texts: list[Text], now: datetime) -> None:
     sender takes the outbox in priority order, so they never take a send slot a crisis
     or routine text is waiting for."""
     vault = app.extensions["hotline.vault"]
-    key = vault.new_key(TEXTS) if texts else None  # one per batch, as for every queued text
+    if not texts:
+        return
+    seal = vault.sealer(vault.new_key(TEXTS))  # one key per batch, as for every queued text
     for t in texts:
-        db.add(Outbox(to_enc=vault.seal(t.to, key), body_enc=vault.seal(t.body, key),
+        db.add(Outbox(to_enc=seal(t.to), body_enc=seal(t.body),
                       priority=BACKGROUND,
                       attempts=0, next_try_at=now, created_at=now, to_texter=False))
-    if texts:
-        woken(app, db)
+    woken(app, db)
 
 
 def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(300, 5 * 2 ** (attempts - 1)))
 
 
-def sealed_media(vault, t: Text, key) -> dict:
+def sealed_media(t: Text, seal) -> dict:
     """A relayed picture's URLs sealed under the batch's key, like the body."""
     if not t.media:
         return {}
-    return {"media_enc": vault.seal("\n".join(t.media), key), "media_of": t.media_of}
+    return {"media_enc": seal("\n".join(t.media)), "media_of": t.media_of}
 
 
 def as_text(vault, row: Outbox) -> Text:
