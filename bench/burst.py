@@ -135,7 +135,7 @@ def main() -> None:
                  f"{args.seconds:g} --rates {args.rates} --write` (part of `make bench`).", "",
                  f"{n:,} texts from {n:,} distinct fictional numbers, sent open loop at "
                  f"{n / args.seconds:.0f}/s to gunicorn (3 sync workers) with `hotline clock "
-                 "--every 1 --no-sender` and `hotline sender` beside it, PostgreSQL 15 schema "
+                 "--every 0.5 --no-sender` and `hotline sender` beside it, PostgreSQL 15 schema "
                  "of its own, fake Twilio REST on loopback. Every 10th text contains \"eat my gun\". A text is *routed* when a notice "
                  "quoting it reached an on-call peer through the REST API; its *wait* is from its "
                  "scheduled arrival to that notice. An *overtake* is a routine text that arrived "

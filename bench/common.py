@@ -176,7 +176,7 @@ def gunicorn(app: str, env: dict, log: Path, health: str = "/health"):
         proc.stop()
 
 
-def clock(env: dict, log: Path, every: float = 1.0, send: bool = True) -> Proc:
+def clock(env: dict, log: Path, every: float = 0.5, send: bool = True) -> Proc:
     """`hotline clock`; send=False: `--no-sender`, the texts are a `sender` process's."""
     return Proc([str(BIN / "hotline"), "clock", "--every", str(every),
                  *([] if send else ["--no-sender"])], env, log)

@@ -310,7 +310,7 @@ def main() -> None:
             intro = [c.machine(), "", "Reproduce: `.venv/bin/python bench/faults.py rest --write` "
                      "(part of `make bench`).", "",
                      "2 texts/s for 40 s from new numbers (one peer notice each), gunicorn (3 sync "
-                     "workers), `hotline clock --every 1`, PostgreSQL 15 schema of its own, "
+                     "workers), `hotline clock --every 0.5`, PostgreSQL 15 schema of its own, "
                      "`HOTLINE_SEND_RATE=0`. The fake REST API is healthy for 10 s, answers 500 "
                      "for 10 s, then holds each request 8 s for 10 s (the router's send timeout is "
                      "5 s), then is healthy again.", ""]

@@ -1,7 +1,7 @@
 """Benchmark: 500 pending text escalations fired by `hotline clock` and sent by `hotline
 sender`, with and without kill -9 of both.
 
-    .venv/bin/python bench/timers.py [--conversations 500] [--every 1] [--write]
+    .venv/bin/python bench/timers.py [--conversations 500] [--every 0.5] [--write]
 
 The rotation's first step waits 10 s, so each text opened here comes due 10 s after it
 arrived (500 texts at 100/s: 500 timers due within 5 s). Lateness is the time the
@@ -117,7 +117,7 @@ def run(n: int, every: float, crash: bool, limit: float) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--conversations", type=int, default=500)
-    ap.add_argument("--every", type=float, default=1.0, help="hotline clock --every")
+    ap.add_argument("--every", type=float, default=0.5, help="hotline clock --every (its default)")
     ap.add_argument("--limit", type=float, default=120, help="seconds to wait for the timers")
     ap.add_argument("--write", action="store_true")
     args = ap.parse_args()

@@ -48,7 +48,10 @@ def settings_from_env(instance: Path) -> dict:
         # Texts per second the program number may send (1 = a US long code; 0 = no limit).
         "HOTLINE_SEND_RATE": int(os.environ.get("HOTLINE_SEND_RATE", "1")),
         # Concurrent REST sends per sender (text/sender.py).
-        "HOTLINE_SENDER_THREADS": int(os.environ.get("HOTLINE_SENDER_THREADS", "16")),
+        "HOTLINE_SENDER_THREADS": int(os.environ.get("HOTLINE_SENDER_THREADS", "32")),
+        # Text escalations the clock works through side by side when many fall due at
+        # once (PostgreSQL only; hotline/clock.py).
+        "HOTLINE_CLOCK_THREADS": int(os.environ.get("HOTLINE_CLOCK_THREADS", "4")),
         # Coordinator dashboard: "name:role:hash;..." (make a line with `hotline dashboard-user`).
         "HOTLINE_DASHBOARD_USERS": os.environ.get("HOTLINE_DASHBOARD_USERS", ""),
         "HOTLINE_DASHBOARD_IDLE_MINUTES": float(os.environ.get("HOTLINE_DASHBOARD_IDLE_MINUTES", "30")),

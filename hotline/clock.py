@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from cryptography.fernet import InvalidToken
@@ -79,18 +80,35 @@ def escalate(app, now: datetime) -> None:
                          .where(Conversation.escalate_at <= now, Conversation.owner.is_(None))
                          .order_by(Conversation.escalate_at).limit(BATCH)).all()
     loaded = app.extensions["hotline.rotation"].current()
-    for conv_id, seen in due:
-        # One conversation's failure must not stop everyone else's escalation.
-        try:
-            _escalate_one(app, loaded, conv_id, seen, now)
-        except InvalidToken:
-            log.error("a waiting text's number cannot be decrypted (was HOTLINE_SECRET_KEY "
-                      "changed?); its escalation stops, the others go on")
-            with _sessions(app)() as db, db.begin():
-                db.execute(update(Conversation).where(Conversation.id == conv_id)
-                           .values(escalate_at=None))
-        except Exception:  # noqa: BLE001 - retried at the next poll
-            log.exception("escalating a text failed; trying again at the next poll")
+    threads = min(len(due), int(app.config.get("HOTLINE_CLOCK_THREADS") or 1))
+    if threads <= 1 or app.extensions["hotline.engine"].dialect.name != "postgresql":
+        for conv_id, seen in due:
+            _escalate_guarded(app, loaded, conv_id, seen, now)
+        return
+    # Each escalation spends most of its time waiting (the commit's WAL flush, the key
+    # file's fsync), so a burst of timers due together is worked through side by side:
+    # each claim is its own conditional UPDATE, so no two threads act on one row. SQLite
+    # has one writer at a time, and threads would only queue for it.
+    def one(row):
+        with app.app_context():
+            _escalate_guarded(app, loaded, row[0], row[1], now)
+
+    with ThreadPoolExecutor(threads, thread_name_prefix="hotline-escalate") as pool:
+        list(pool.map(one, due))
+
+
+def _escalate_guarded(app, loaded, conv_id: int, seen: datetime, now: datetime) -> None:
+    # One conversation's failure must not stop everyone else's escalation.
+    try:
+        _escalate_one(app, loaded, conv_id, seen, now)
+    except InvalidToken:
+        log.error("a waiting text's number cannot be decrypted (was HOTLINE_SECRET_KEY "
+                  "changed?); its escalation stops, the others go on")
+        with _sessions(app)() as db, db.begin():
+            db.execute(update(Conversation).where(Conversation.id == conv_id)
+                       .values(escalate_at=None))
+    except Exception:  # noqa: BLE001 - retried at the next poll
+        log.exception("escalating a text failed; trying again at the next poll")
 
 
 def _escalate_one(app, loaded, conv_id: int, seen: datetime, now: datetime) -> None:
@@ -171,7 +189,7 @@ def close_idle(app, now: datetime) -> None:
         tx.deliver(app, out, now)
 
 
-def main_loop(app, every: float = 1.0, send: bool = True) -> None:
+def main_loop(app, every: float = 0.5, send: bool = True) -> None:
     """`hotline clock`: one APScheduler job polling run_due; with `send`, a sender
     thread beside it (text/sender.py)."""
     from datetime import timezone

@@ -10,7 +10,7 @@ from twilio.rest import Client
 
 TWILIO_API = "https://api.twilio.com"
 SEND_TIMEOUT = 5.0  # seconds; a webhook that sends must still answer within 15 s
-POOL = 32  # keep-alive connections to Twilio: more than a sender's threads (16)
+POOL = 48  # keep-alive connections to Twilio: more than a sender's threads (32)
 
 
 class RebasingHttpClient(TwilioHttpClient):

@@ -22,6 +22,8 @@ os.environ.setdefault("HOTLINE_WEBHOOK_BUDGET", "10")
 # One send at a time: scenario tests read texts in the order they were sent. The
 # sender's pool is tested on its own (tests/text/test_sender.py).
 os.environ.setdefault("HOTLINE_SENDER_THREADS", "1")
+# Likewise one escalation at a time (the clock's pool: tests/test_clock_threads.py).
+os.environ.setdefault("HOTLINE_CLOCK_THREADS", "1")
 
 CHICAGO = ZoneInfo("America/Chicago")
 TOKEN = "test-auth-token"

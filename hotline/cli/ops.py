@@ -223,7 +223,8 @@ def twilio_configure(dry_run):
 
 
 @click.command("clock")
-@click.option("--every", default=1.0, show_default=True, help="seconds between polls")
+@click.option("--every", default=0.5, show_default=True,
+              help="seconds between polls: how late a due escalation can be found")
 @click.option("--sender/--no-sender", default=True, show_default=True,
               help="also send the outbox's texts; --no-sender leaves that to `hotline "
                    "sender` processes (two senders are safe)")
@@ -247,7 +248,7 @@ def clock_command(every, sender):
 @click.option("--every", default=1.0, show_default=True,
               help="seconds between looks at the outbox when nothing wakes it")
 @click.option("--threads", type=int, default=None,
-              help="concurrent sends (default HOTLINE_SENDER_THREADS, else 16)")
+              help="concurrent sends (default HOTLINE_SENDER_THREADS, else 32)")
 def sender_command(every, threads):
     """Run a text sender: woken by each staged text (PostgreSQL NOTIFY; a short poll on
     SQLite), it sends the outbox urgent first within HOTLINE_SEND_RATE. Any number may

@@ -56,7 +56,8 @@ log = logging.getLogger(__name__)
 # texts per thread, each bounded by the REST timeout), short enough that a killed
 # sender's texts go out again soon.
 LEASE = timedelta(seconds=30)
-THREADS = 16  # per sender; HOTLINE_SENDER_THREADS. Twilio allows 100 concurrent requests.
+THREADS = 32  # per sender; HOTLINE_SENDER_THREADS. Twilio allows 100 concurrent requests:
+# two senders (the clock's thread and `hotline sender`) stay under it with room to spare.
 # How far before a maybe-sent text's first attempt Twilio's list is read: the sender's
 # clock and Twilio's may differ by this much.
 LOOKBACK = timedelta(minutes=2)

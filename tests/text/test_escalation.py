@@ -1,6 +1,8 @@
 """Unanswered texts escalate on the clock process's timers; urgent texts skip the queue."""
 from __future__ import annotations
 
+import threading
+
 import pytest
 from sqlalchemy import select
 
@@ -50,6 +52,24 @@ def test_two_clocks_act_once(phones, app):
     run_due(app, phones.clock.now)
     run_due(app, phones.clock.now)
     assert len(phones.inbox(CAROL)) == 1
+
+
+def test_texts_due_together_each_reach_the_backup_once_with_two_clocks_working_side_by_side(
+        phones, app):
+    app.config["HOTLINE_CLOCK_THREADS"] = 4  # a pool per clock (PostgreSQL; SQLite: in turn)
+    officers = [f"+1262555{n:04d}" for n in range(140, 152)]
+    for number in officers:
+        phones.text(number, "long week")
+    phones.clock.advance(300)
+    clocks = [threading.Thread(target=run_due, args=(app, phones.clock.now)) for _ in range(2)]
+    for clock in clocks:
+        clock.start()
+    for clock in clocks:
+        clock.join(60)
+    waited = [m for m in phones.inbox(CAROL) if "waited 5 min" in m]
+    assert sorted(waited) == sorted({m for m in waited})  # nobody's notice twice
+    assert len(waited) == len(officers)
+    assert all(c.escalate_at is not None and c.attempt == 1 for c in rows(app, Conversation))
 
 
 def test_restart_mid_escalation_fires_the_timer_once(phones, app):
