@@ -193,6 +193,38 @@ def test_sends_go_concurrently_one_conversation_in_order(phones, app):
     assert "(1/2) first" in relayed[0] and "(2/2) then" in relayed[1]
 
 
+def test_urgent_notices_are_taken_by_twilio_before_routine_ones_claimed_with_them(phones, app):
+    class SlowOnCrises(FakeRest):
+        """Takes 100 ms over each crisis text; notes the order Twilio took texts in."""
+
+        def __init__(self, clock):
+            super().__init__(clock)
+            self.taken, self.order_lock = [], threading.Lock()
+
+        def request(self, method, uri, **kwargs):
+            body = (kwargs.get("data") or {}).get("Body", "")
+            if "eat my gun" in body:
+                time.sleep(0.1)
+            try:
+                return super().request(method, uri, **kwargs)
+            finally:
+                with self.order_lock:
+                    self.taken.append(body)
+
+    slow = SlowOnCrises(lambda: phones.clock.now)
+    phones.rest = slow
+    app.config.update(TWILIO_HTTP_CLIENT=slow, HOTLINE_SENDER_THREADS=4, HOTLINE_SEND_RATE=0)
+    no_harness_drain(app)
+    phones.text(OFFICER, "hello")
+    phones.text(OTHER, "just checking in")
+    phones.text(THIRD, "I want to eat my gun")  # to Alice and the director, urgent
+    assert sender.send_due(app, phones.clock.now) == 4  # one round claims all four
+    sent = [b for b in slow.taken if b]
+    assert len(sent) == 4
+    assert all("eat my gun" in b for b in sent[:2])  # the crisis texts were taken first
+    assert {b.split(":")[0] for b in sent[2:]} == {"Peer line #1", "Peer line #2"}
+
+
 def test_twilio_5xx_is_retried_with_backoff(phones, app):
     phones.rest.fail_next(1)
     phones.text(OFFICER, "hello")
