@@ -23,7 +23,7 @@ from hotline.clock import main_loop, run_due
 
 log = logging.getLogger(__name__)
 
-EVERY = 1.0  # seconds between polls (`hotline clock` polls every 0.5 s; by hand, 1 s is fine)
+EVERY = 1.0  # seconds between polls; `hotline clock` polls every 0.5 s, a person watching needs no finer
 
 
 class OffsetClock:
