@@ -199,6 +199,9 @@ def skip_clashes(stmt: Insert, target: str = "") -> Insert:
     opt out of its compiled-statement cache, so every text compiled two statements afresh,
     about 0.7 ms of a web worker's CPU (docs/benchmarks.md). The clause reads the same on
     both databases, so a plain INSERT carries it; `target` is "(column)" or "" (any clash).
+    It sets the attribute the dialect inserts themselves use for this clause, private to
+    the SQLAlchemy pinned in pyproject.toml: tests/text/test_statement_cache.py fails if
+    an upgrade moves it (a statement compiled afresh, or a clash that raises).
     """
     stmt = stmt._generate()
     stmt._post_values_clause = text(f"ON CONFLICT {target} DO NOTHING".replace("  ", " "))

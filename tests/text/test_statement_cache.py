@@ -3,9 +3,11 @@ was a measurable part of that (docs/benchmarks.md). Every statement a new conver
 runs is one SQLAlchemy can keep compiled: the second officer's text compiles nothing."""
 from __future__ import annotations
 
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.engine.interfaces import CacheStats
 
+from hotline.records.retention import forget_at_provider
+from hotline.store import ProviderRecord
 from tests.conftest import ALICE, OFFICER
 from tests.sms_fixtures import phones  # noqa: F401 - fixture
 
@@ -29,3 +31,14 @@ def test_a_second_new_conversation_compiles_no_sql(phones, app):
     assert "trained peer" in replies[0]
     assert phones.inbox(ALICE)[-1].startswith("Peer line #2: can someone talk?")
     assert uncached == []
+
+
+def test_a_message_queued_twice_for_deletion_at_twilio_is_kept_once(app, clock):
+    # The cached INSERT must still carry ON CONFLICT DO NOTHING (store.skip_clashes):
+    # a status callback and a retry can both ask for one SID's deletion.
+    sid = "SM" + "ab" * 16
+    with app.extensions["hotline.sessions"]() as db, db.begin():
+        forget_at_provider(app, db, sid, "message", clock.now)
+        forget_at_provider(app, db, sid, "message", clock.now)
+    with app.extensions["hotline.sessions"]() as db:
+        assert db.scalars(select(ProviderRecord.sid)).all() == [sid]
