@@ -161,16 +161,10 @@ class Calls:
         """Twilio drops whatever the call was doing (a queue, a conference, a dial, a
         Gather) and plays the TwiML at `url`."""
         party = call.party
-        if party.queue is not None:
-            self._leave_queue(call, party, "redirected")
-        if isinstance(party.wait, Seat):
-            self._part(party.wait, "redirect")
+        self._leave_queue_or_seat(call, party, "redirected", "redirect")
         dial = call.dial
         if dial is not None:
-            for leg in dial.legs:
-                if leg.status not in FINAL:
-                    self._leg_over(call, leg, "completed" if leg.answered_at else "canceled",
-                                   finish=False)
+            self._hang_up_legs(call, dial)
             call.dial = None
         party.wait = None
         if not call.live:

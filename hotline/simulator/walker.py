@@ -213,25 +213,33 @@ class Walker:
             self._fetch(party, urljoin(dial.url, action), {**party.params, **result})
         self._step(call, party)
 
+    def _leave_queue_or_seat(self, call: Call, party, queue_result: str, seat_why: str) -> None:
+        """The caller leaves whatever holds them: Twilio's queue, or a conference seat."""
+        if party.queue is not None:
+            self._leave_queue(call, party, queue_result)
+        if isinstance(party.wait, Seat):
+            self._part(party.wait, seat_why)
+
+    def _hang_up_legs(self, call: Call, dial, missed: str | None = None) -> None:
+        """A <Dial>'s legs still up end: answered ones complete, ringing ones are
+        canceled (with `missed` noted on the peer's phone)."""
+        for leg in dial.legs:
+            if leg.status not in FINAL:
+                self._leg_over(call, leg, "completed" if leg.answered_at else "canceled",
+                               finish=False, why=None if leg.answered_at else missed)
+
     def _end(self, call: Call, status: str, hung_up: bool = False) -> None:
         """The call is over (its caller hung up, TwiML hung up, or it was never answered)."""
         if not call.live:
             return
         now = self.now()
         party = call.party
-        if party.queue is not None:
-            self._leave_queue(call, party, "hangup")
-        if isinstance(party.wait, Seat):
-            self._part(party.wait, "hangup")
+        self._leave_queue_or_seat(call, party, "hangup", "hangup")
         dial = call.dial
         if isinstance(party.wait, Recording):
             self._recorded(call, party, "", hung_up=True)
         if dial is not None:
-            for leg in dial.legs:
-                if leg.status not in FINAL:
-                    self._leg_over(call, leg, "completed" if leg.answered_at else "canceled",
-                                   finish=False, why=None if leg.answered_at else
-                                   f"Missed call from {self.label(dial.caller_id)}")
+            self._hang_up_legs(call, dial, missed=f"Missed call from {self.label(dial.caller_id)}")
             if dial.outside is not None:  # no phone here to note it on; Twilio reports it
                 dial.outside.status = "completed"
                 self._report_leg(call, dial.outside)
