@@ -85,14 +85,14 @@ def analyse(texts, seconds, t0, sent_by, start, results, sent) -> dict:
     routine = [i for i in first if i % 10]
     # Urgent first: a routine text that arrived after an urgent one must not be sent
     # before it. Count such overtakes (pairs) among everything that was held back.
-    overtakes = sum(1 for u in urgent for r in routine if due[r] > due[u] and first[r] < first[u])
+    passed = [(u, r) for u in urgent for r in routine if due[r] > due[u] and first[r] < first[u]]
+    overtakes = len(passed)
     # The router can only hold back for an urgent text it has: one whose webhook had
     # answered (so its staged notice had committed) before the routine notice left.
     # A routine text whose webhook finished first, while the urgent one's was still
     # running, is not held behind it; the count above includes those.
     answered_at = {round((r[0] - start) * rate): t0 + (r[1] - start) for r in results}
-    held_pairs = [(u, r) for u in urgent for r in routine if due[r] > due[u]
-                  and first[r] < first[u] and u in answered_at and answered_at[u] < first[r]]
+    held_pairs = [(u, r) for u, r in passed if u in answered_at and answered_at[u] < first[r]]
     for u, r in held_pairs:
         print(f"overtake: urgent {u} answered {1000 * (first[r] - answered_at[u]):.0f} ms "
               f"before routine {r}'s notice left; urgent's notice {1000 * (first[u] - first[r]):.0f} ms "
