@@ -1,12 +1,14 @@
-"""Diagnostic: CPU time per new text, process by process, in a closed-loop text run.
+"""Diagnostic: CPU time per request, process by process, in a closed-loop run.
 
-    .venv/bin/python bench/cpu_share.py [--seconds 6]
+    .venv/bin/python bench/cpu_share.py [--seconds 6] [--kind sms|voice|bare]
 
-The same set-up as bench/webhooks.py's sms closed loop (gunicorn with the Procfile's
+The same set-up as bench/webhooks.py's closed loops (gunicorn with the Procfile's
 web line, `hotline sender`, the fake Twilio REST, a private PostgreSQL schema), with
 each process's user+system CPU read from /proc before and after. On a machine whose
 cores are the limit, throughput is about cores / (sum of the rows), so this says where
-a new text's cost lies: the web worker, PostgreSQL, the sender, or the load generator.
+a request's cost lies: the web worker, PostgreSQL, the sender, or the load generator.
+`--kind sms` (the default) sends new texts, `voice` new calls, `bare` new calls to the
+baseline endpoint of bench/bare_app.py.
 Linux only; PostgreSQL's backends are counted when they run on this machine. Prints,
 writes nothing.
 """
@@ -38,7 +40,7 @@ def by_process() -> dict[str, float]:
     groups: dict[str, float] = {}
     for line in out.splitlines()[1:]:
         pid, _, args = line.strip().partition(" ")
-        if "gunicorn" in args and "create_app" in args:
+        if "gunicorn" in args and ("create_app" in args or "bare_app" in args):
             group = "web workers (gunicorn)"
         elif args.endswith("hotline sender"):
             group = "hotline sender"
@@ -55,6 +57,7 @@ def by_process() -> dict[str, float]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=6)
+    ap.add_argument("--kind", choices=("sms", "voice", "bare"), default="sms")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="hotline-cpu-"))
     with c.fake_rest(tmp / "rest.log") as (rest_port, _rest), c.pg_schema() as db:
@@ -62,23 +65,26 @@ def main() -> None:
         c.prepare_db(db, env)
         send = c.sender(env, tmp / "sender.log")
         try:
-            with c.gunicorn("hotline.app:create_app()", env, tmp / "router.log") as router:
-                w.run(router, "sms", "open", 20, 1)  # warm-up: imports, pools
+            app = "bare_app:app" if args.kind == "bare" else "hotline.app:create_app()"
+            kind = "sms" if args.kind == "sms" else "voice"
+            with c.gunicorn(app, env, tmp / "router.log") as router:
+                w.run(router, kind, "open", 20, 1)  # warm-up: imports, pools
                 w.clear(db)
                 before, mine = by_process(), time.process_time()
-                r = w.run(router, "sms", "closed", 0, args.seconds)
+                r = w.run(router, kind, "closed", 0, args.seconds)
                 w.clear(db)  # waits for the sender to finish this run's notices
                 after, mine = by_process(), time.process_time() - mine
         finally:
             send.stop()
     n = max(1, r["good"])
-    print(f"{r['rps']:.0f} new texts/s closed loop, {n} texts, p50 {r['p50']:.0f} ms, "
+    what = "new texts" if args.kind == "sms" else f"{args.kind} calls"
+    print(f"{r['rps']:.0f} {what}/s closed loop, {n} texts, p50 {r['p50']:.0f} ms, "
           f"p99 {r['p99']:.0f} ms; {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
     rows = {g: (after[g] - before.get(g, 0.0)) for g in after}
     rows["load generator"] = mine
     for group, spent in sorted(rows.items(), key=lambda kv: -kv[1]):
-        print(f"  {group:24s} {1000 * spent / n:6.2f} ms CPU per text")
-    print(f"  {'all':24s} {1000 * sum(rows.values()) / n:6.2f} ms CPU per text")
+        print(f"  {group:24s} {1000 * spent / n:6.2f} ms CPU per request")
+    print(f"  {'all':24s} {1000 * sum(rows.values()) / n:6.2f} ms CPU per request")
 
 
 if __name__ == "__main__":

@@ -99,10 +99,13 @@ def create_app(settings: dict | None = None, instance_path: str | None = None,
     # A new call's row (voice/answer.py) is the one write that need not wait for the disk:
     # lost in a server crash, the call goes on from the state its URLs carry. ~3 ms less
     # per call on a disk that flushes in 3 ms; everything else keeps full durability.
+    # Its one statement is a transaction of its own: autocommit from the start, not set
+    # and reset at each checkout. SQLite shares the one pool (one writer at a time).
     app.extensions["hotline.answer_engine"] = (
         make_engine(app.config["DATABASE_URL"], app.config["HOTLINE_WEBHOOK_BUDGET"],
-                    durable=False)
-        if engine.dialect.name == "postgresql" and not maintenance else engine)
+                    durable=False, autocommit=True)
+        if engine.dialect.name == "postgresql" and not maintenance
+        else engine.execution_options(isolation_level="AUTOCOMMIT"))
     app.extensions["hotline.sessions"] = make_sessions(engine)
     try:
         # Fresh database: create_all + stamp head. Out of date: refuse (SchemaOutOfDate).

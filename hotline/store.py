@@ -135,16 +135,22 @@ def _private_files(url: str) -> None:
         pass  # a missing folder: SQLite's own error says it better
 
 
-def make_engine(url: str, budget: float | None = None, durable: bool = True) -> Engine:
+def make_engine(url: str, budget: float | None = None, durable: bool = True,
+                autocommit: bool = False) -> Engine:
     """`budget`: a web process's webhook budget in seconds, which bounds every wait on
     the database (hotline/deadlines.py); None for the clock and maintenance commands.
     `durable=False` (PostgreSQL): commits do not wait for the WAL to reach the disk
     (`synchronous_commit = off`), for the one write whose loss the router survives
-    (voice/answer.py); a server crash can lose such a commit, never corrupt anything."""
+    (voice/answer.py); a server crash can lose such a commit, never corrupt anything.
+    `autocommit`: every connection is in autocommit mode from the start, for statements
+    that are a transaction of their own, without switching the mode at each checkout."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
         _private_files(url)
-    engine = create_engine(url, **deadlines.engine_options(url, budget))
+    options = deadlines.engine_options(url, budget)
+    if autocommit:
+        options["isolation_level"] = "AUTOCOMMIT"
+    engine = create_engine(url, **options)
     deadlines.install(engine, budget)
     if not durable and engine.dialect.name == "postgresql":
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import logging
 
+import phonenumbers
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hotline import redact
 
@@ -59,3 +62,63 @@ def test_times_counts_and_ids_that_are_not_numbers_stay_readable(logged):
     assert logged(line) == line
     # Ten digits in a row could be a US number: masked, whatever they meant.
     assert logged("window second %s", 1795000000) == "window second [number]"
+
+
+ACCESS_LINE = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'  # the Procfile's access-logformat
+ATOMS = {"h": "127.0.0.1", "m": "POST", "U": "/voice/incoming", "s": "200", "b": "312",
+         "M": "5", "q": "From=%2B12625550101", "r": "POST /voice/incoming?From=+12625550101"}
+
+
+@pytest.fixture
+def access_logged(caplog):
+    redact.install()
+    access = logging.getLogger("gunicorn.access")
+    caplog.set_level(logging.INFO, logger=access.name)
+
+    def line(atoms: dict) -> str:
+        caplog.clear()
+        access.info(ACCESS_LINE, atoms)  # as gunicorn's glogging does, with named fields
+        [record] = caplog.records
+        return record.getMessage()
+    return line
+
+
+def test_the_access_line_keeps_its_status_size_and_time(access_logged):
+    # Side by side, "200 312 5" reads as a local number: it was masked whole before.
+    assert access_logged(ATOMS) == '127.0.0.1 "POST /voice/incoming" 200 312 5ms'
+
+
+def test_a_number_in_a_requested_path_is_masked_in_the_access_line(access_logged):
+    line = access_logged({**ATOMS, "U": "/sms/+12625550101"})
+    assert line == '127.0.0.1 "POST /sms/[number]" 200 312 5ms'
+
+
+def test_a_client_address_field_that_is_not_an_address_is_masked(access_logged):
+    line = access_logged({**ATOMS, "h": "2625550101"})
+    assert line == '[number] "POST /voice/incoming" 200 312 5ms'
+
+
+def test_a_named_field_printed_as_an_integer_is_masked_with_the_whole_line(logged, caplog):
+    log.info("window %(second)d", {"second": 1795000000})
+    assert caplog.records[-1].getMessage() == "window [number]"
+
+
+PHONE_LIKE = st.text(alphabet="+0123456789 -().x#٤٩１２", max_size=12)
+# A + and a real country code and a digit or two: the shapes nearest a short number.
+SHORT_INTERNATIONAL = st.builds(lambda cc, sep, rest: f"+{cc}{sep}{rest}",
+                                st.sampled_from(sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)),
+                                st.sampled_from(["", " ", "-", "."]),
+                                st.text(alphabet="0123456789", max_size=3))
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.one_of(st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=40),
+                 PHONE_LIKE, SHORT_INTERNATIONAL).filter(lambda t: sum(map(str.isdigit, t)) < redact.FEWEST_DIGITS))
+def test_text_with_too_few_digits_for_a_number_is_left_alone_by_the_full_search(text):
+    # The fast path skips the matcher below FEWEST_DIGITS digits: the matcher agrees.
+    assert redact.mask_numbers(text) == text
+
+
+@pytest.mark.parametrize("shortest", ["+4912", "+49 12"])
+def test_the_shortest_number_the_matcher_knows_is_still_masked(shortest):
+    assert redact.redact(shortest) == "[number]"

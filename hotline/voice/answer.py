@@ -2,11 +2,11 @@
 
 Whom to ring first is decided from memory (the rotation, who is on call now); the
 database only has to say that none of them is on a bridged call or has stepped out
-(OFF, BUSY), and that this CallSid has no row yet. One INSERT ... SELECT ... WHERE NOT EXISTS ... ON CONFLICT
-DO NOTHING RETURNING does both and writes the call, on an autocommit connection
-(no BEGIN, no COMMIT, no pre-ping). When it writes nothing (a peer it would ring is
-busy or away, or Twilio is retrying this CallSid) the full path in calls.py decides with
-the live state, as before.
+(OFF, BUSY), and that this CallSid has no row yet. One INSERT ... SELECT ... WHERE NOT
+EXISTS ... ON CONFLICT DO NOTHING RETURNING does both and writes the call, on the
+autocommit engine `hotline.answer_engine` (no BEGIN, no COMMIT, no pre-ping). When it
+writes nothing (a peer it would ring is busy or away, or Twilio is retrying this CallSid)
+the full path in calls.py decides with the live state, as before.
 """
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def first_ring(engine, loaded, sid: str, caller: str | None, t: datetime) -> Rin
               "tried": json.dumps([[decision.attempt, i] for i in ids]),
               "ringing": json.dumps(ids), "ids": json.dumps(ids)}
     sql = _PG if engine.dialect.name == "postgresql" else _SQLITE
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+    with engine.connect() as conn:  # an autocommit engine (app.py): no BEGIN, no COMMIT
         written = conn.execute(sql, params).first() is not None
     return decision if written else None
 
