@@ -12,7 +12,8 @@ import logging
 import re
 from datetime import datetime
 
-from sqlalchemy import case, delete, exists, func, insert, literal_column, select
+from sqlalchemy import (bindparam, case, delete, exists, func, insert, literal_column,
+                        select)
 from sqlalchemy.orm import aliased, object_session
 
 from hotline.callout.service import unreachable
@@ -75,10 +76,14 @@ def is_urgent(config: Config, body: str) -> bool:
                for p in config.sms.urgent_phrases)
 
 
+# Built once, as the statements below: every text runs them, and building and caching a
+# statement per text cost more than running it (docs/benchmarks.md).
+_BY_TAGS = select(Conversation).where(Conversation.texter_hash.in_(bindparam("tags", expanding=True)))
+
+
 def find_open(db, app, number: str) -> Conversation | None:
     # Around a lookup-key change (records/shredding.py) a tag may be under either key.
-    return db.scalar(select(Conversation).where(
-        Conversation.texter_hash.in_(vault(app).lookups(number))))
+    return db.scalar(_BY_TAGS, {"tags": vault(app).lookups(number)})
 
 
 def texter_of(app, conv: Conversation) -> str:
@@ -132,18 +137,20 @@ def insert_with_code(db, fields: dict) -> Conversation:
     without a global lock. A clash on the number itself (the same new number texting
     twice at once) raises IntegrityError, and the webhook's retry finds it open."""
     if db.get_bind().dialect.name != "postgresql":
-        return db.scalar(insert(Conversation).values(code=free_code(), **fields)
-                         .returning(Conversation))
+        return db.scalar(_INSERT_FIRST_GAP, fields)
     for _ in range(CODE_TRIES):
         # A code committed by another webhook just after this statement's snapshot
         # looks free and unlocked: the insert then writes nothing, and the next
         # statement (a new snapshot) sees it taken.
-        conv = db.scalar(skip_clashes(insert(Conversation)
-                                      .values(code=literal_column(PG_FREE_CODE), **fields)
-                                      .returning(Conversation), "(code)"))
+        conv = db.scalar(_INSERT_PG, fields)
         if conv is not None:
             return conv
     raise RuntimeError("no free conversation code after several tries")
+
+
+_INSERT_FIRST_GAP = insert(Conversation).values(code=free_code()).returning(Conversation)
+_INSERT_PG = skip_clashes(insert(Conversation).values(code=literal_column(PG_FREE_CODE))
+                          .returning(Conversation), "(code)")
 
 
 def open_conversation(app, db, loaded, number: str, body: str, now: datetime,

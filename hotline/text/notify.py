@@ -12,13 +12,14 @@ import threading
 from sqlalchemy import text
 
 CHANNEL = "hotline_outbox"
+_NOTIFY = text(f"NOTIFY {CHANNEL}")  # built once: every staged batch sends it
 POLL = 0.2  # seconds between looks at the outbox on SQLite
 
 
 def wake(db) -> None:
     """Inside the transaction that staged texts: wake a sender when it commits."""
     if db.get_bind().dialect.name == "postgresql":
-        db.execute(text(f"NOTIFY {CHANNEL}"))
+        db.execute(_NOTIFY)
 
 
 class Listener:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import phonenumbers
 from flask import Blueprint, current_app, request, url_for
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from twilio.twiml.messaging_response import MessagingResponse
 
@@ -58,6 +58,8 @@ PICTURE_PEER_ONLY = "[sent a picture; only their peer has it]"
 # show it from the program number, and a peer has words for anything they need to send.
 PEER_NO_PICTURES = "Pictures are not passed on to texters; your words are, if any."
 MESSAGE_SID = re.compile(r"(SM|MM)[0-9a-f]{32}")
+# Built once: building and caching a statement per text cost more than running it.
+RECEIVED = insert(InboundMessage.__table__)
 NOT_THIS_LINE = ("This number is not a peer support line. Please call or text 988. "
                  "In an emergency call 911.")
 CLOSED_FOR_GOOD = "That conversation has closed; its texter can no longer be reached. Nothing was sent."
@@ -124,8 +126,7 @@ def incoming():
             with transaction() as db:
                 # Written first: on SQLite this takes the write lock before any read, and a
                 # duplicate MessageSid stops here (on PostgreSQL, once the first commits).
-                db.add(InboundMessage(message_sid=sid, received_at=now()))
-                db.flush()
+                db.execute(RECEIVED, {"message_sid": sid, "received_at": now()})
                 forget_at_provider(current_app, db, sid, "message", now())
                 _dispatch(db, sender, body, out, replies)
                 if any(isinstance(t, Text) and t.media_of == sid for t in out):
