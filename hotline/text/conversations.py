@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 from datetime import datetime
+from functools import lru_cache
 
 from sqlalchemy import (bindparam, case, delete, exists, func, insert, literal_column,
                         select)
@@ -72,8 +73,15 @@ def short(body: str, limit: int = NOTICE_PREVIEW) -> str:
 
 def is_urgent(config: Config, body: str) -> bool:
     """Whole words or phrases only, so "gunnery" or "legend it" do not trip it."""
-    return any(re.search(r"(?<!\w)" + re.escape(p) + r"(?!\w)", body, re.IGNORECASE)
-               for p in config.sms.urgent_phrases)
+    phrases = config.sms.urgent_phrases
+    return bool(phrases) and _urgent_words(phrases).search(body) is not None
+
+
+@lru_cache(maxsize=8)
+def _urgent_words(phrases: tuple[str, ...]) -> re.Pattern:
+    """One pattern for the rotation's phrases, compiled once per list, not per text."""
+    return re.compile("|".join(r"(?<!\w)" + re.escape(p) + r"(?!\w)" for p in phrases),
+                      re.IGNORECASE)
 
 
 # Built once, as the statements below: every text runs them, and building and caching a
@@ -156,23 +164,27 @@ _INSERT_PG = skip_clashes(insert(Conversation).values(code=literal_column(PG_FRE
 def open_conversation(app, db, loaded, number: str, body: str, now: datetime,
                       out: list[Text], choice: texter_menu.Choice | None = None,
                       first_attempt: int = 0) -> Conversation:
+    config = loaded.config
+    preference = asked_for = None
+    if choice is not None:  # the first text was a menu choice, WORRIED or ASK <name>
+        preference, asked_for = texter_menu.chosen(config, choice)
+        body = choice.rest or texter_menu.NOTHING_WRITTEN
+    urgent = is_urgent(config, body)
+    # CLINICIAN asks for the clinical on-call round first; a menu choice, its preference round.
+    first = first_attempt or texter_menu.first_attempt_of(config, preference, asked_for)
+    # Decided before the row is written, so the row goes in whole: no UPDATE follows.
+    decision = _decide(loaded, now, [], preference, asked_for, number, first,
+                       availability.unavailable(db, config, now), now)
     # Its own key, destroyed at close: no copy of this row can be read after that.
     key = vault(app).new_key(CONVERSATION)
     conv = insert_with_code(db, dict(
         texter_hash=vault(app).lookup(number), texter_enc=vault(app).seal(number, key),
-        attempt=0, tried=[], alerted=[], urgent=False, gave_up=False, closed=False,
-        started_at=now, last_activity_at=now))
-    if choice is not None:  # the first text was a menu choice, WORRIED or ASK <name>
-        conv.preference, conv.asked_for = texter_menu.chosen(loaded.config, choice)
-        body = choice.rest or texter_menu.NOTHING_WRITTEN
-    urgent = is_urgent(loaded.config, body)
-    conv.urgent = urgent
+        alerted=[], urgent=urgent, closed=False, started_at=now, last_activity_at=now,
+        preference=preference, asked_for=asked_for,
+        **{"attempt": 0, "tried": [], "gave_up": False, **_state_after(decision, [], now)}))
     c = conv.code
-    notice = f"Peer line #{c}: {short(body)} - reply YES to take #{c}"
-    # CLINICIAN asks for the clinical on-call round first; a menu choice, its preference round.
-    first = first_attempt or texter_menu.first_attempt_of(loaded.config, conv.preference,
-                                                          conv.asked_for)
-    advance(app, loaded, conv, number, now, out, next_attempt=first, notice=notice)
+    _tell_step(config, conv, decision, number, out,
+               notice=f"Peer line #{c}: {short(body)} - reply YES to take #{c}", now=now)
     if urgent:
         alert_director(app, db, loaded, conv, number, body, now, out)
     return conv
@@ -181,20 +193,44 @@ def open_conversation(app, db, loaded, number: str, body: str, now: datetime,
 def advance(app, loaded, conv: Conversation, texter: str, now: datetime, out: list[Text],
             next_attempt: int, notice: str | None = None, busy: frozenset = frozenset()) -> None:
     """Notify the next escalation step, or send the texter the fallback."""
-    config = loaded.config
-    option = texter_menu.option_for(config, conv.preference)
-    contact = Contact(started_at=conv.started_at, caller=texter, next_attempt=next_attempt,
-                      tried=tuple((a, p) for a, p in conv.tried), deadline=None,
-                      preference=option, asked_for=conv.asked_for)
     # A peer who stepped out (OFF, BUSY) is skipped exactly like one passed over here, and
     # so is one who said YES to a callout, if the file says so.
-    busy = busy | availability.unavailable(object_session(conv), config, now)
-    decision = next_ring(config, loaded.schedule, contact, busy, now)
+    busy = busy | availability.unavailable(object_session(conv), loaded.config, now)
+    decision = _decide(loaded, conv.started_at, conv.tried, conv.preference, conv.asked_for,
+                       texter, next_attempt, busy, now)
+    tell_fallback = isinstance(decision, GiveUp) and not conv.gave_up
+    for name, value in _state_after(decision, conv.tried, now).items():
+        setattr(conv, name, value)
+    _tell_step(loaded.config, conv, decision, texter, out, notice, now,
+               tell_fallback=tell_fallback)
+
+
+def _decide(loaded, started_at: datetime, tried: list, preference: str | None,
+            asked_for: str | None, texter: str, next_attempt: int, busy: frozenset,
+            now: datetime):
+    config = loaded.config
+    contact = Contact(started_at=started_at, caller=texter, next_attempt=next_attempt,
+                      tried=tuple((a, p) for a, p in tried), deadline=None,
+                      preference=texter_menu.option_for(config, preference),
+                      asked_for=asked_for)
+    return next_ring(config, loaded.schedule, contact, busy, now)
+
+
+def _state_after(decision, tried: list, now: datetime) -> dict:
+    """The escalation fields `decision` changes: no timer and the fallback sent, or the
+    step notified and its timer set."""
+    if isinstance(decision, GiveUp):
+        return {"escalate_at": None, "gave_up": True}
+    return {"attempt": decision.attempt, "escalate_at": now + decision.wait,
+            "tried": tried + [[decision.attempt, p.id] for p in decision.people]}
+
+
+def _tell_step(config: Config, conv: Conversation, decision, texter: str, out: list[Text],
+               notice: str | None, now: datetime, tell_fallback: bool = True) -> None:
+    """The texts `decision` sends: the step's notices, or the texter's fallback."""
     c = conv.code
     if isinstance(decision, GiveUp):
-        conv.escalate_at = None
-        if not conv.gave_up:
-            conv.gave_up = True
+        if tell_fallback:
             out.append(Text(texter, config.sms.fallback, urgent=conv.urgent,
                             conversation_id=conv.id, to_texter=True))
         log.info("text #%s reached the fallback (%s)", c, decision.reason)
@@ -205,9 +241,7 @@ def advance(app, loaded, conv: Conversation, texter: str, now: datetime, out: li
                   f"Reply YES to take #{c}")
     if conv.urgent:
         notice = "URGENT " + notice
-    conv.attempt = decision.attempt
-    conv.tried = conv.tried + [[decision.attempt, p.id] for p in decision.people]
-    conv.escalate_at = now + decision.wait
+    option = texter_menu.option_for(config, conv.preference)
     for p in decision.people:  # each peer's notice says what the texter asked for
         out.append(Text(p.phone, texter_menu.tagged(notice, c, option, conv.asked_for, p.id),
                         urgent=conv.urgent, conversation_id=conv.id, peer_id=p.id,

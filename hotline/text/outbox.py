@@ -34,6 +34,7 @@ MAX_ATTEMPTS = 12
 # another machine whose clock is a little behind still claims it when woken.
 CLOCK_SLACK = timedelta(seconds=2)
 OUTBOX = Outbox.__table__
+_STAGE = insert(OUTBOX).returning(OUTBOX.c.id, sort_by_parameter_order=True)
 # The order texts leave in when the number's rate holds some back: a callout to the whole
 # team (hotline/callout/) goes after urgent crisis traffic and before everything else.
 ROUTINE, CALLOUT, URGENT = 0, 1, 2
@@ -130,8 +131,7 @@ def stage(app, db, texts: list, now: datetime) -> list:
     if rows:
         # A core INSERT, not the ORM's unit of work: nothing here reads the rows back as
         # objects, and the flush cost more than the statement (docs/benchmarks.md).
-        ids = db.execute(insert(OUTBOX).returning(OUTBOX.c.id, sort_by_parameter_order=True),
-                         rows).scalars().all()
+        ids = db.execute(_STAGE, rows).scalars().all()
         for i, row_id in zip(at, ids):
             staged[i] = replace(staged[i], outbox_id=row_id)
         woken(app, db)
