@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Callable
 
 import requests
-from sqlalchemy import delete, insert, update
+from sqlalchemy import bindparam, delete, insert, update
 from twilio.base.exceptions import TwilioException
 
 from hotline.crypto import TEXTS
@@ -182,22 +182,33 @@ def record_sent_all(app, sent: list[tuple[str, Text | Bridge]], now: datetime) -
 
 
 def record_in(app, db, sent: list[tuple[str, Text | Bridge]], now: datetime) -> None:
-    """record_sent_all inside the caller's transaction (the sender's batch)."""
+    """record_sent_all inside the caller's transaction (the sender's batch). The batch's
+    rows go in one DELETE and its notices in one INSERT: per text, through the ORM,
+    they were most of a sender's own work (docs/benchmarks.md)."""
+    gone = [t.outbox_id for _, t in sent if isinstance(t, Text) and t.outbox_id is not None]
+    if gone:
+        db.execute(_SENT, {"ids": gone})
+    notices = []
     for sid, text in sent:
-        if isinstance(text, Text) and text.outbox_id is not None:
-            db.execute(delete(Outbox).where(Outbox.id == text.outbox_id))
         forget_at_provider(app, db, sid, "call" if isinstance(text, Bridge) else "message",
                            now)
         if isinstance(text, Text) and text.peer_id is not None \
                 and text.conversation_id is not None:
-            db.add(Notice(message_sid=sid, conversation_id=text.conversation_id,
-                          peer_id=text.peer_id, attempt=text.attempt or 0, status="queued"))
+            notices.append({"message_sid": sid, "conversation_id": text.conversation_id,
+                            "peer_id": text.peer_id, "attempt": text.attempt or 0,
+                            "status": "queued"})
         if isinstance(text, Text) and text.media_of is not None:
             pictures.taken(db, sid, text.media_of)
         if isinstance(text, Text) and text.callout_id is not None and text.peer_id:
             db.execute(update(CalloutAnswer).where(
                 CalloutAnswer.callout_id == text.callout_id,
                 CalloutAnswer.peer_id == text.peer_id).values(notice_sid=sid))
+    if notices:
+        db.execute(_NOTICES, notices)
+
+
+_SENT = delete(OUTBOX).where(OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
+_NOTICES = insert(Notice.__table__)
 
 
 def enqueue(app, texts: list[Text], now: datetime) -> None:
