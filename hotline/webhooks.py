@@ -102,5 +102,11 @@ def e164(raw: str | None, region: str) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def is_number(raw: str | None, number: str, region: str) -> bool:
+    """Whether `raw` (a form's To) is `number` (E.164). Twilio sends E.164, so the string
+    itself is compared first and only another spelling is parsed."""
+    return raw == number or e164(raw, region) == number
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)

@@ -38,7 +38,7 @@ from hotline.text.peer_commands import peer_message
 from hotline.text.outbox import Text, stage
 from hotline.records.retention import forget_at_provider
 from hotline.store import Conversation, InboundMessage, Notice
-from hotline.webhooks import e164, last_good, now, rotation, transaction, twilio_webhook
+from hotline.webhooks import e164, is_number, last_good, now, rotation, transaction, twilio_webhook
 
 log = logging.getLogger(__name__)
 bp = Blueprint("sms", __name__, url_prefix="/sms")
@@ -109,7 +109,7 @@ def incoming():
         # alert, a carrier's notice): no conversation, nobody paged, no reply to it.
         log.info("ignored a text without a message SID or from a non-phone sender")
         return resp
-    if e164(form.get("To"), program.region) != program.number:
+    if not is_number(form.get("To"), program.number, program.region):
         # Signed by Twilio, but for another number of the account: not this line's text.
         # The sender is still a person who may need help, so they are told where to go.
         log.warning("a text for another number reached /sms/incoming; check the number's "

@@ -17,7 +17,7 @@ from flask import request
 from twilio.twiml.voice_response import VoiceResponse
 
 from hotline.voice.verbs import say
-from hotline.webhooks import e164, last_good
+from hotline.webhooks import is_number, last_good
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ def sids_ok() -> bool:
 
 
 def to_this_line(program) -> bool:
-    return e164(request.form.get("To"), program.region) == program.number
+    return is_number(request.form.get("To"), program.number, program.region)
 
 
 def pointer() -> VoiceResponse:

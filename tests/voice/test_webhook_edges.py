@@ -46,6 +46,13 @@ def test_a_call_to_another_number_of_the_account_hears_988_and_rings_nobody(twil
     assert rows(app, Call) == []
 
 
+def test_a_call_to_this_line_written_another_way_still_rings_the_peer(twilio, app):
+    # Twilio sends E.164; any other spelling of the same number is parsed, not refused.
+    national = f"({PROGRAM[2:5]}) {PROGRAM[5:8]}-{PROGRAM[8:]}"
+    doc = post(twilio, "/voice/incoming", To=national)
+    assert rung(doc) == [ALICE]
+
+
 @pytest.mark.parametrize("sid", MALFORMED, ids=MALFORMED_IDS)
 def test_a_call_with_a_malformed_call_sid_hears_988_and_rings_nobody(twilio, app, sid):
     doc = post(twilio, "/voice/incoming", CallSid=sid)
