@@ -86,7 +86,9 @@ class _Fields(Mapping):
 
     def __getitem__(self, key):
         value = str(self.fields[key])
-        return value if _an_address(value) else redact(value, self.region)
+        if sum(map(str.isdigit, value)) < FEWEST_DIGITS or _an_address(value):
+            return value  # a method, a path, a status, a size: no number fits
+        return redact(value, self.region)
 
     def __iter__(self):
         return iter(self.fields)
