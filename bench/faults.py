@@ -183,6 +183,9 @@ def run_hung(rate: float, seconds: float, budget: float = 2.0) -> list[str]:
     with c.fake_rest(tmp / "rest.log") as (rest_port, rest):
         env = c.app_env(tmp, url, rest_port, HOTLINE_WEBHOOK_BUDGET=budget)
         port = c.free_port()
+        # Not c.gunicorn(): its wait is on /health, which reads the hung database. The
+        # router still needs the address the load generator signs for (ops/safety.py).
+        env["HOTLINE_PUBLIC_URL"] = f"http://127.0.0.1:{port}"
         proc = c.Proc(c.procfile_web("hotline.app:create_app()", port), env, tmp / "router.log")
         try:
             base = f"http://127.0.0.1:{port}"
