@@ -21,6 +21,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from contextlib import contextmanager
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -261,7 +262,10 @@ class FakeRestHandler(BaseHTTPRequestHandler):
             FakeRestHandler.inflight += 1
             # Taken now, as Twilio does before it answers: a sender killed while it waits
             # for the answer has sent it.
-            sid = f"{'CA' if kind == 'call' else 'SM'}{len(self.records):032x}"
+            # Random, as Twilio's are: a count here once matched the load generator's
+            # inbound SIDs (SM + its count), and the sender rightly took a text found
+            # under a SID it had recorded for an inbound message as somebody else's.
+            sid = f"{'CA' if kind == 'call' else 'SM'}{uuid.uuid4().hex}"
             late = now < self.mode["sleep"]
             self.records.append({"t": now, "kind": kind, "outcome": "late" if late else "201",
                                  "sid": sid, **form})
