@@ -86,7 +86,8 @@ def _urgent_words(phrases: tuple[str, ...]) -> re.Pattern:
 
 # Built once, as the statements below: every text runs them, and building and caching a
 # statement per text cost more than running it (docs/benchmarks.md).
-_BY_TAGS = select(Conversation).where(Conversation.texter_hash.in_(bindparam("tags", expanding=True)))
+_BY_TAGS = select(Conversation).where(
+    Conversation.texter_hash.in_(bindparam("tags", expanding=True)))
 
 
 def find_open(db, app, number: str) -> Conversation | None:
