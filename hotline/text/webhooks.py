@@ -38,7 +38,8 @@ from hotline.text.peer_commands import peer_message
 from hotline.text.outbox import Text, stage
 from hotline.records.retention import forget_at_provider
 from hotline.store import Conversation, InboundMessage, Notice
-from hotline.webhooks import e164, is_number, last_good, now, rotation, transaction, twilio_webhook
+from hotline.webhooks import (e164, is_number, last_good, now, rotation, transaction,
+                              twilio_webhook)
 
 log = logging.getLogger(__name__)
 bp = Blueprint("sms", __name__, url_prefix="/sms")
@@ -59,7 +60,7 @@ PICTURE_PEER_ONLY = "[sent a picture; only their peer has it]"
 PEER_NO_PICTURES = "Pictures are not passed on to texters; your words are, if any."
 MESSAGE_SID = re.compile(r"(SM|MM)[0-9a-f]{32}")
 # Built once: building and caching a statement per text cost more than running it.
-RECEIVED = insert(InboundMessage.__table__)
+_RECEIVED = insert(InboundMessage.__table__)
 NOT_THIS_LINE = ("This number is not a peer support line. Please call or text 988. "
                  "In an emergency call 911.")
 CLOSED_FOR_GOOD = "That conversation has closed; its texter can no longer be reached. Nothing was sent."
@@ -126,7 +127,7 @@ def incoming():
             with transaction() as db:
                 # Written first: on SQLite this takes the write lock before any read, and a
                 # duplicate MessageSid stops here (on PostgreSQL, once the first commits).
-                db.execute(RECEIVED, {"message_sid": sid, "received_at": now()})
+                db.execute(_RECEIVED, {"message_sid": sid, "received_at": now()})
                 forget_at_provider(current_app, db, sid, "message", now())
                 _dispatch(db, sender, body, out, replies)
                 if any(isinstance(t, Text) and t.media_of == sid for t in out):
