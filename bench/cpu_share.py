@@ -78,7 +78,7 @@ def main() -> None:
             send.stop()
     n = max(1, r["good"])
     what = "new texts" if args.kind == "sms" else f"{args.kind} calls"
-    print(f"{r['rps']:.0f} {what}/s closed loop, {n} texts, p50 {r['p50']:.0f} ms, "
+    print(f"{r['rps']:.0f} {what}/s closed loop, {n} requests, p50 {r['p50']:.0f} ms, "
           f"p99 {r['p99']:.0f} ms; {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
     rows = {g: (after[g] - before.get(g, 0.0)) for g in after}
     rows["load generator"] = mine
