@@ -31,9 +31,11 @@ FEWEST_DIGITS = 4
 
 
 def redact(text: str, region: str = "US") -> str:
-    if sum(map(str.isdigit, text)) < FEWEST_DIGITS:
-        return text
-    return mask_numbers(text, region)
+    return text if _too_few_digits(text) else mask_numbers(text, region)
+
+
+def _too_few_digits(text: str) -> bool:
+    return sum(map(str.isdigit, text)) < FEWEST_DIGITS
 
 
 def mask_numbers(text: str, region: str = "US") -> str:
@@ -86,9 +88,9 @@ class _Fields(Mapping):
 
     def __getitem__(self, key):
         value = str(self.fields[key])
-        if sum(map(str.isdigit, value)) < FEWEST_DIGITS or _an_address(value):
+        if _too_few_digits(value) or _an_address(value):
             return value  # a method, a path, a status, a size: no number fits
-        return redact(value, self.region)
+        return mask_numbers(value, self.region)  # its digits are counted already
 
     def __iter__(self):
         return iter(self.fields)
