@@ -23,6 +23,9 @@ import hashlib
 import hmac
 import logging
 import os
+import threading
+import time
+from datetime import timedelta
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -33,6 +36,15 @@ log = logging.getLogger(__name__)
 
 MARK = b"k1:"  # a sealed value: MARK + key name + ":" + Fernet token
 CONVERSATION, TEXTS, LOOKUP, CALLOUT = "conv", "text", "lookup", "callout"
+# Texts staged this close together share their batch key. The sweep destroys a batch key
+# only once it is GRACE (2 min) old and no row needs it, so sharing it this long keeps a
+# sent text readable a few seconds more at most; one key file per text cost each new
+# text a file create and an fsync (docs/benchmarks.md).
+SHARE_BATCH_KEY = timedelta(seconds=5)
+# How long this process trusts its list of lookup keys before listing the store again.
+# Another process's new lookup key is used GRACE later at the earliest, and an old one
+# is destroyed only after that (records/shredding.py), so a second's lag changes nothing.
+LOOKUP_KEYS_FOR = 1.0
 
 
 class Shredded(InvalidToken):
@@ -54,12 +66,20 @@ class Vault:
         # Rows sealed before keys were shredded (one release): readable until they close.
         self._legacy = Fernet(base64.urlsafe_b64encode(_derive(raw, b"fernet")))
         self._legacy_mac = _derive(raw, b"lookup-hmac")
+        self._lock = threading.Lock()
+        self._batch: tuple | None = None  # (name, made at, sealer) of the shared batch key
+        self._lookups: tuple | None = None  # (listed at, [(name, key)] newest first)
 
     # -- keys ---------------------------------------------------------------------
     def new_key(self, kind: str) -> str:
-        name = f"{kind}-{os.urandom(12).hex()}"
-        self.store.put(name, self._wrap.encrypt(os.urandom(32)), self.clock())
-        return name
+        return self._new(kind)[0]
+
+    def _new(self, kind: str) -> tuple[str, bytes]:
+        name, key = f"{kind}-{os.urandom(12).hex()}", os.urandom(32)
+        self.store.put(name, self._wrap.encrypt(key), self.clock())
+        if kind == LOOKUP:
+            self._lookups = None
+        return name, key
 
     def _key(self, name: str) -> bytes:
         wrapped = self.store.get(name)
@@ -69,6 +89,11 @@ class Vault:
 
     def destroy(self, name: str) -> None:
         self.store.destroy(name)
+        if name.startswith(LOOKUP + "-"):
+            self._lookups = None
+        batch = self._batch
+        if batch is not None and batch[0] == name:
+            self._batch = None
 
     # -- sealing ------------------------------------------------------------------
     def seal(self, text: str, key: str) -> bytes:
@@ -77,8 +102,23 @@ class Vault:
     def sealer(self, key: str):
         """Seals many values under one key with one read of the key store (a batch of
         queued texts seals two or three values a row)."""
-        fernet, prefix = Fernet(base64.urlsafe_b64encode(self._key(key))), MARK + key.encode() + b":"
-        return lambda text: prefix + fernet.encrypt(text.encode())
+        return _sealer(key, self._key(key))
+
+    def new_sealer(self, kind: str):
+        """A new key's name and its sealer, without reading back the key just stored."""
+        name, key = self._new(kind)
+        return name, _sealer(name, key)
+
+    def batch_sealer(self):
+        """The sealer for queued texts: under the batch key this process made less than
+        SHARE_BATCH_KEY ago (by the router's clock), else under a new one."""
+        now = self.clock()
+        with self._lock:
+            batch = self._batch
+            if batch is None or not timedelta(0) <= now - batch[1] < SHARE_BATCH_KEY:
+                name, seal = self.new_sealer(TEXTS)
+                self._batch = batch = (name, now, seal)
+        return batch[2]
 
     def open(self, token: bytes) -> str:
         token = bytes(token)
@@ -91,31 +131,47 @@ class Vault:
     # -- finding a conversation by number --------------------------------------------
     def lookup(self, number: str) -> str:
         """The tag a new conversation is stored under: the newest lookup key's."""
-        for name in self.lookup_keys():
-            try:
-                return self._tag(name, number)
-            except InvalidToken:  # destroyed meanwhile, or wrapped under an older secret
-                continue
-        return self._tag(self.new_key(LOOKUP), number)
+        keys = self._lookup_keys()
+        if not keys:
+            name, key = self._new(LOOKUP)
+            keys = [(name, key)]
+        return _tag(*keys[0], number)
 
     def lookups(self, number: str) -> list[str]:
         """Every tag this number may be stored under right now."""
-        tags = []
+        tags = [_tag(name, key, number) for name, key in self._lookup_keys()]
+        return tags + [hmac.new(self._legacy_mac, number.encode(), hashlib.sha256).hexdigest()]
+
+    def _lookup_keys(self) -> list[tuple[str, bytes]]:
+        """The lookup keys, newest first, listed and unwrapped at most once a
+        LOOKUP_KEYS_FOR: every text asks for them twice."""
+        cached = self._lookups
+        if cached is not None and time.monotonic() - cached[0] < LOOKUP_KEYS_FOR:
+            return cached[1]
+        listed_at, keys = time.monotonic(), []
         for name in self.lookup_keys():
             try:
-                tags.append(self._tag(name, number))
-            except InvalidToken:
-                continue  # replaced meanwhile, or wrapped under an older secret
-        return tags + [hmac.new(self._legacy_mac, number.encode(), hashlib.sha256).hexdigest()]
+                keys.append((name, self._key(name)))
+            except InvalidToken:  # destroyed meanwhile, or wrapped under an older secret
+                continue
+        self._lookups = (listed_at, keys)
+        return keys
 
     def lookup_keys(self, names: dict | None = None) -> list[str]:
         names = self.store.names(LOOKUP + "-") if names is None else names
         return sorted((n for n in names if n.startswith(LOOKUP + "-")),
                       key=lambda n: (names[n], n), reverse=True)
 
-    def _tag(self, name: str, number: str) -> str:
-        digest = hmac.new(self._key(name), number.encode(), hashlib.sha256).hexdigest()
-        return f"{tag_key(name)}:{digest[:52]}"  # fits the 64-character column
+
+
+def _tag(name: str, key: bytes, number: str) -> str:
+    digest = hmac.new(key, number.encode(), hashlib.sha256).hexdigest()
+    return f"{tag_key(name)}:{digest[:52]}"  # fits the 64-character column
+
+
+def _sealer(name: str, key: bytes):
+    fernet, prefix = Fernet(base64.urlsafe_b64encode(key)), MARK + name.encode() + b":"
+    return lambda text: prefix + fernet.encrypt(text.encode())
 
 
 def key_of(token: bytes) -> str | None:

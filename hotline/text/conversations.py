@@ -177,9 +177,9 @@ def open_conversation(app, db, loaded, number: str, body: str, now: datetime,
     decision = _decide(loaded, now, [], preference, asked_for, number, first,
                        availability.unavailable(db, config, now), now)
     # Its own key, destroyed at close: no copy of this row can be read after that.
-    key = vault(app).new_key(CONVERSATION)
+    _, seal = vault(app).new_sealer(CONVERSATION)
     conv = insert_with_code(db, dict(
-        texter_hash=vault(app).lookup(number), texter_enc=vault(app).seal(number, key),
+        texter_hash=vault(app).lookup(number), texter_enc=seal(number),
         alerted=[], urgent=urgent, closed=False, started_at=now, last_activity_at=now,
         preference=preference, asked_for=asked_for,
         **{"attempt": 0, "tried": [], "gave_up": False, **_state_after(decision, [], now)}))

@@ -19,7 +19,6 @@ import requests
 from sqlalchemy import bindparam, delete, insert, update
 from twilio.base.exceptions import TwilioException
 
-from hotline.crypto import TEXTS
 from hotline.text import notify, pictures
 from hotline.records.retention import forget_at_provider
 from hotline.twilio_client import client
@@ -116,10 +115,10 @@ def stage(app, db, texts: list, now: datetime) -> list:
     (Bridge) are not staged: a CALL that never rang is retried by the peer."""
     vault = app.extensions["hotline.vault"]
     staged, at, rows = [], [], []
-    seal = None  # one key per batch, destroyed once none of its rows is left
+    seal = None  # a batch key, destroyed once none of its rows is left (crypto.py)
     for t in texts:
         if isinstance(t, Text) and t.outbox_id is None:
-            seal = seal or vault.sealer(vault.new_key(TEXTS))
+            seal = seal or vault.batch_sealer()
             rows.append(dict(to_enc=seal(t.to), body_enc=seal(t.body),
                              priority=t.priority, attempts=0,
                              next_try_at=now - CLOCK_SLACK, created_at=now,
@@ -226,7 +225,7 @@ def queue_background(app, db, texts: list[Text], now: datetime) -> None:
     vault = app.extensions["hotline.vault"]
     if not texts:
         return
-    seal = vault.sealer(vault.new_key(TEXTS))  # one key per batch, as for every queued text
+    seal = vault.batch_sealer()  # as for every queued text
     for t in texts:
         db.add(Outbox(to_enc=seal(t.to), body_enc=seal(t.body),
                       priority=BACKGROUND,

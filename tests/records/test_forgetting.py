@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, insert, select, text
 
-from hotline.crypto import Shredded, key_of
+from hotline.crypto import (LOOKUP, LOOKUP_KEYS_FOR, SHARE_BATCH_KEY, Shredded, Vault, key_of,
+                            tag_key)
+from hotline.keystore import FileKeyStore
 from hotline.records.retention import purge
 from hotline.records.shredding import GRACE, LOOKUP_EVERY, sweep
 from hotline.store import Base, Conversation, Outbox
@@ -25,6 +27,8 @@ FORMATS = ["+12625550142", "12625550142", "2625550142", "(262) 555-0142", "262-5
            "262.555.0142", "555-0142", "5550142"]
 WORDS = "I keep thinking about the overdose call from Tuesday"
 SEALED = re.compile(rb"k1:([a-z]+-[0-9a-f]{24}):")
+OTHER_OFFICER = "+12625550143"
+SECRET = "test-secret-key-test-secret-key-0123"
 
 
 def _copy_of_database(app, database_url: str, tmp_path: Path):
@@ -130,6 +134,45 @@ def test_a_queued_texts_key_goes_once_it_is_sent(phones, app):
     phones.clock.advance(GRACE.total_seconds())
     sweep(app, phones.clock.now)
     assert key_of(sealed) not in store.names()
+
+
+def test_texts_queued_seconds_apart_share_a_key_that_goes_once_all_are_sent(phones, app):
+    phones.rest.fail_next(20)  # Twilio is down: both notices wait in the outbox
+    phones.text(OFFICER, "first")
+    phones.clock.advance(2)
+    phones.text(OTHER_OFFICER, "me too")
+    with app.extensions["hotline.sessions"]() as db:
+        sealed = db.scalars(select(Outbox.body_enc)).all()
+    keys = {key_of(b) for b in sealed}
+    assert len(sealed) == 2 and len(keys) == 1  # one key file for the two, not one each
+    store = app.extensions["hotline.vault"].store
+    phones.rest.fail_next(0)  # Twilio is back
+    phones.tick(60)  # the clock sends both
+    assert phones.last(ALICE).startswith("Peer line #2")
+    phones.clock.advance(GRACE.total_seconds())
+    sweep(app, phones.clock.now)
+    assert not keys & set(store.names())
+
+
+def test_a_text_queued_later_than_the_sharing_window_gets_a_key_of_its_own(phones, app):
+    phones.rest.fail_next(20)
+    phones.text(OFFICER, "first")
+    phones.clock.advance(SHARE_BATCH_KEY.total_seconds())
+    phones.text(OTHER_OFFICER, "me too")
+    with app.extensions["hotline.sessions"]() as db:
+        sealed = db.scalars(select(Outbox.body_enc)).all()
+    assert len({key_of(b) for b in sealed}) == len(sealed) == 2
+
+
+def test_a_lookup_key_another_process_made_is_used_within_a_second(tmp_path, clock):
+    store = FileKeyStore(tmp_path / "keys")
+    web, other = Vault(SECRET, store, clock), Vault(SECRET, store, clock)
+    first = web.lookup(OFFICER)
+    clock.advance(LOOKUP_EVERY.total_seconds())
+    newest = other.new_key(LOOKUP)  # the clock process replaces the lookup key
+    time.sleep(LOOKUP_KEYS_FOR)
+    assert web.lookup(OFFICER).startswith(tag_key(newest) + ":")
+    assert first in web.lookups(OFFICER)  # the old tag still matches until its key goes
 
 
 def test_a_queued_text_of_a_conversation_closed_an_hour_ago_is_dropped_with_its_key(
