@@ -87,8 +87,12 @@ class Call(Base):
     conference_ended: Mapped[bool] = mapped_column(Boolean, default=False,
                                                    server_default=sa_false())
 
-    # Every answer asks who is on a bridged call (voice/answer.py): no scan of every row.
-    __table_args__ = (Index("ix_calls_bridged_accepted_by", "bridged", "accepted_by"),)
+    # Every answer asks who is on a bridged call (voice/answer.py, voice/ringing.py): an
+    # index of the bridged calls alone, so no plan scans every call row. The queries
+    # spell the condition as the index does (`bridged`, `bridged = 1` on SQLite).
+    __table_args__ = (Index("ix_calls_bridged_peer", "accepted_by",
+                            postgresql_where=text("bridged"),
+                            sqlite_where=text("bridged = 1")),)
 
 
 class StatEvent(Base):

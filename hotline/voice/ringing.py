@@ -17,7 +17,7 @@ def busy_peers(db, exclude: str) -> frozenset[str]:
     """On another call, or stepped out by text (OFF, BUSY): both are skipped alike."""
     cutoff = now() - STALE
     rows = db.execute(select(Call.accepted_by).where(
-        Call.bridged.is_(True), Call.call_sid != exclude, Call.updated_at > cutoff))
+        Call.bridged, Call.call_sid != exclude, Call.updated_at > cutoff))  # its index's words
     return frozenset(r[0] for r in rows) | availability.unavailable(db, rotation().config, now())
 
 

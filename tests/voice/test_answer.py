@@ -2,9 +2,14 @@
 and keeps what the full path guaranteed."""
 from __future__ import annotations
 
-from sqlalchemy import event
+import json
+import re
+
+from psycopg.sql import Literal
+from sqlalchemy import event, insert, text
 
 from hotline.store import Call
+from hotline.voice import answer
 from hotline.testing.fake_twilio import ACCOUNT_SID, Phone
 from tests.conftest import ALICE, BOB, OFFICER, PROGRAM
 
@@ -63,3 +68,47 @@ def test_only_the_new_calls_row_is_committed_without_waiting_for_the_disk(twilio
         with app.extensions[f"hotline.{name}"].connect() as conn:
             settings[name] = conn.exec_driver_sql("SHOW synchronous_commit").scalar()
     assert settings == {"engine": "on", "answer_engine": "off"}
+
+
+def test_the_busy_peers_test_reads_only_the_bridged_calls_however_many_calls_came_before(
+        twilio, app):
+    """PostgreSQL soon runs the answer's prepared statement with a generic plan; that plan
+    must not scan every call row, which grows with every call the line has had."""
+    engine = app.extensions["hotline.answer_engine"]
+    t = twilio.clock.now
+    with app.extensions["hotline.engine"].begin() as conn:
+        conn.execute(insert(Call), [dict(call_sid=f"CA{i:032x}", started_at=t, updated_at=t,
+                                         attempt=0, tried=[], ringing=[], bridged=False,
+                                         fallback=False, text_bridge=False)
+                                    for i in range(2000)])
+        conn.exec_driver_sql("ANALYZE calls" if engine.dialect.name == "postgresql"
+                             else "ANALYZE")
+    plan = _generic_plan(engine, t)
+    assert "ix_calls_bridged_peer" in plan, plan
+    assert not re.search(r"(Seq Scan on|SCAN) calls\b", plan), plan
+
+
+def _generic_plan(engine, t) -> str:
+    ids = ["alice"]
+    params = {"sid": "CA" + "3" * 32, "t": t, "cutoff": t - answer.STALE, "attempt": 0,
+              "tried": json.dumps([[0, "alice"]]), "ringing": json.dumps(ids)}
+    with engine.connect() as conn:
+        if engine.dialect.name != "postgresql":
+            rows = conn.execute(text("EXPLAIN QUERY PLAN " + answer._SQLITE.text),
+                                {**params, "ids": json.dumps(ids)}).all()
+            return "\n".join(r[-1] for r in rows)
+        # The statement as PostgreSQL prepares it ($1, $2 ...), planned generically.
+        sql = answer._PG.compile(dialect=engine.dialect).string
+        names = list(dict.fromkeys(re.findall(r"%\((\w+)\)s", sql)))
+        for i, name in enumerate(names, 1):
+            sql = sql.replace(f"%({name})s", f"${i}")
+        conn.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
+        conn.exec_driver_sql(f"PREPARE answer_plan AS {sql}")
+        try:
+            values, raw = {**params, "ids": ids}, conn.connection.dbapi_connection
+            literals = ", ".join(Literal(values[n]).as_string(raw) for n in names)
+            rows = conn.exec_driver_sql(f"EXPLAIN EXECUTE answer_plan ({literals})").all()
+        finally:
+            conn.exec_driver_sql("DEALLOCATE answer_plan")
+            conn.exec_driver_sql("RESET plan_cache_mode")
+        return "\n".join(r[0] for r in rows)
