@@ -121,12 +121,22 @@ class Vault:
         return batch[2]
 
     def open(self, token: bytes) -> str:
-        token = bytes(token)
-        name = key_of(token)
-        if name is None:
-            return self._legacy.decrypt(token).decode()
-        fernet = Fernet(base64.urlsafe_b64encode(self._key(name)))
-        return fernet.decrypt(token[len(MARK) + len(name) + 1:]).decode()
+        return self.opener()(token)
+
+    def opener(self):
+        """`open` for a batch of values (the sender's claim): each key is read from the
+        store and unwrapped once, not once a value; the batch's rows share a few keys."""
+        fernets: dict[str, Fernet] = {}
+
+        def open_(token: bytes) -> str:
+            token = bytes(token)
+            name = key_of(token)
+            if name is None:
+                return self._legacy.decrypt(token).decode()
+            if name not in fernets:
+                fernets[name] = Fernet(base64.urlsafe_b64encode(self._key(name)))
+            return fernets[name].decrypt(token[len(MARK) + len(name) + 1:]).decode()
+        return open_
 
     # -- finding a conversation by number --------------------------------------------
     def lookup(self, number: str) -> str:

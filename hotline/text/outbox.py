@@ -244,9 +244,10 @@ def sealed_media(t: Text, seal) -> dict:
     return {"media_enc": seal("\n".join(t.media)), "media_of": t.media_of}
 
 
-def as_text(vault, row: Outbox) -> Text:
-    media = tuple(vault.open(row.media_enc).split("\n")) if row.media_enc else ()
-    return Text(to=vault.open(row.to_enc), body=vault.open(row.body_enc),
+def as_text(open_, row: Outbox) -> Text:
+    """The queued row as a Text; `open_` is Vault.open, or a batch's Vault.opener()."""
+    media = tuple(open_(row.media_enc).split("\n")) if row.media_enc else ()
+    return Text(to=open_(row.to_enc), body=open_(row.body_enc),
                 urgent=row.priority >= URGENT, conversation_id=row.conversation_id,
                 peer_id=row.peer_id, attempt=row.attempt, to_texter=row.to_texter,
                 outbox_id=row.id, callout_id=row.callout_id, media=media,

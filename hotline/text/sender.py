@@ -139,11 +139,11 @@ def claim(app, program: str, now: datetime, want: int) -> list[Claimed]:
             .execution_options(synchronize_session=False)).all()
         if per_second > 0 and len(rows) < allowed:
             rate.give_back(db, program, now, allowed - len(rows))
-        claimed, unreadable = [], []
+        claimed, unreadable, open_ = [], [], vault.opener()
         for row in sorted(rows, key=lambda r: (-r.priority, r.id)):
             since = row.sending_at if row.sending_at != now else None
             try:
-                claimed.append(Claimed(row.id, as_text(vault, row), row.attempts, since))
+                claimed.append(Claimed(row.id, as_text(open_, row), row.attempts, since))
             except InvalidToken:
                 unreadable.append(row.id)
                 claimed.append(Claimed(row.id, None, row.attempts, since))
