@@ -164,6 +164,18 @@ def test_done_closes_and_forgets_the_texter(phones, app):
     assert phones.last(ALICE).startswith("Peer line #1: me again")
 
 
+def test_a_closed_conversations_code_goes_to_the_next_texter_and_then_the_codes_run_on(
+        phones):
+    for n in range(3):
+        phones.text(f"+1262555{150 + n:04d}", "need to talk")  # #1, #2, #3
+    phones.text(ALICE, "YES 2")
+    assert phones.text(ALICE, "#2 DONE") == ["#2 is closed. Thank you."]
+    phones.text("+12625550160", "me too")
+    assert phones.last(ALICE).startswith("Peer line #2: me too")
+    phones.text("+12625550161", "and me")
+    assert phones.last(ALICE).startswith("Peer line #4: and me")
+
+
 def test_peer_with_two_conversations_writes_with_a_prefix_and_plain_text_follows_her_last_one(
         phones):
     # Time passes between texts: with equal timestamps "latest" would only be the
