@@ -173,7 +173,6 @@ class Vault:
                       key=lambda n: (names[n], n), reverse=True)
 
 
-
 def _tag(name: str, key: bytes, number: str) -> str:
     digest = hmac.new(key, number.encode(), hashlib.sha256).hexdigest()
     return f"{tag_key(name)}:{digest[:52]}"  # fits the 64-character column

@@ -46,8 +46,9 @@ def first_ring(engine, loaded, sid: str, caller: str | None, t: datetime) -> Rin
 
 # Hand-written once rather than built per call: building and compiling the ORM
 # statement cost more than the round trip it saves. The busy-peers test reads the
-# partial index of bridged calls (store.Call): PostgreSQL prepares this statement and
-# soon runs a generic plan, which scanned every call row while the ids came from JSON.
+# partial index of bridged calls (store.Call). PostgreSQL soon runs this statement with
+# one generic plan: with the ids unpacked from JSON, or planned on a near-empty table
+# (the answer engine plans with indexes first, app.py), that plan scanned every call.
 _INSERT = """
 INSERT INTO calls (call_sid, started_at, updated_at, preference, attempt, tried, ringing,
                    bridged, fallback, text_bridge)
