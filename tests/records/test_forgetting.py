@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import sqlite3
 import time
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
