@@ -96,14 +96,6 @@ class Vault:
             self._batch = None
 
     # -- sealing ------------------------------------------------------------------
-    def seal(self, text: str, key: str) -> bytes:
-        return self.sealer(key)(text)
-
-    def sealer(self, key: str):
-        """Seals many values under one key with one read of the key store (a batch of
-        queued texts seals two or three values a row)."""
-        return _sealer(key, self._key(key))
-
     def new_sealer(self, kind: str):
         """A new key's name and its sealer, without reading back the key just stored."""
         name, key = self._new(kind)
@@ -179,6 +171,7 @@ def _tag(name: str, key: bytes, number: str) -> str:
 
 
 def _sealer(name: str, key: bytes):
+    """Seals many values under one key (a batch of queued texts seals two or three a row)."""
     fernet, prefix = Fernet(base64.urlsafe_b64encode(key)), MARK + name.encode() + b":"
     return lambda text: prefix + fernet.encrypt(text.encode())
 

@@ -55,7 +55,8 @@ def start(app, db, config: Config, message: str, tag: str | None, initiator: str
     tag = None if tag == EVERYONE else tag.lower() if tag else config.callout.tag
     people = recipients(config, tag, initiator)
     # Its own key, destroyed at close like a conversation's: no copy keeps the message.
-    sealed = vault(app).seal(message, vault(app).new_key(CALLOUT))
+    _, seal = vault(app).new_sealer(CALLOUT)
+    sealed = seal(message)
     callout = Callout(slot=1, message_enc=sealed, tag=tag, initiator=initiator, started_at=now,
                       close_at=now + config.callout.close_after)
     try:
