@@ -157,7 +157,8 @@ def make_engine(url: str, budget: float | None = None, durable: bool = True,
         _private_files(url)
     options = deadlines.engine_options(url, budget)
     if autocommit:
-        options["isolation_level"] = "AUTOCOMMIT"
+        # Nothing is left open to roll back when a connection goes back to the pool.
+        options.update(isolation_level="AUTOCOMMIT", pool_reset_on_return=None)
     engine = create_engine(url, **options)
     deadlines.install(engine, budget)
     settings = [setting for setting, wanted in (("synchronous_commit = off", not durable),

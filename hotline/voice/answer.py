@@ -4,16 +4,19 @@ Whom to ring first is decided from memory (the rotation, who is on call now); th
 database only has to say that none of them is on a bridged call or has stepped out
 (OFF, BUSY), and that this CallSid has no row yet. One INSERT ... SELECT ... WHERE NOT
 EXISTS ... ON CONFLICT DO NOTHING RETURNING does both and writes the call, on the
-autocommit engine `hotline.answer_engine` (no BEGIN, no COMMIT, no pre-ping). When it
-writes nothing (a peer it would ring is busy or away, or Twilio is retrying this CallSid)
-the full path in calls.py decides with the live state, as before.
+autocommit engine `hotline.answer_engine` (no BEGIN, no COMMIT, no pre-ping), through
+psycopg's own cursor on PostgreSQL. When it writes nothing (a peer it would ring is busy
+or away, or Twilio is retrying this CallSid) the full path in calls.py decides with the
+live state, as before.
 """
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, text
+from sqlalchemy.exc import DBAPIError
 
 from hotline.routing import Contact, Ring, next_ring
 from hotline.store import UTCDateTime
@@ -38,10 +41,31 @@ def first_ring(engine, loaded, sid: str, caller: str | None, t: datetime) -> Rin
     params = {"sid": sid, "t": t, "cutoff": t - STALE, "attempt": decision.attempt,
               "tried": json.dumps([[decision.attempt, i] for i in ids]),
               "ringing": json.dumps(ids), "ids": ids if postgres else json.dumps(ids)}
-    sql = _PG if postgres else _SQLITE
-    with engine.connect() as conn:  # an autocommit engine (app.py): no BEGIN, no COMMIT
-        written = conn.execute(sql, params).first() is not None
+    if postgres:
+        written = _on_the_driver(engine, params)
+    else:
+        with engine.connect() as conn:  # autocommit (app.py): no BEGIN, no COMMIT
+            written = conn.execute(_SQLITE, params).first() is not None
     return decision if written else None
+
+
+def _on_the_driver(engine, params: dict) -> bool:
+    """psycopg's own cursor on a pooled connection of the autocommit engine. SQLAlchemy's
+    Connection, execution context and result cost about as much CPU as the round trip."""
+    pooled = engine.raw_connection()  # the pool's checkout event: the watchdog sees it
+    try:
+        with pooled.driver_connection.cursor() as cur:
+            cur.execute(_PG_DRIVER, params)
+            return cur.fetchone() is not None
+    except engine.dialect.loaded_dbapi.Error as exc:
+        dropped = engine.dialect.is_disconnect(exc, pooled.driver_connection, None)
+        if dropped:
+            pooled.invalidate(exc)  # never handed out again
+        # As SQLAlchemy would raise it: the webhook retries a dropped connection once.
+        raise DBAPIError.instance(_PG_DRIVER, params, exc, engine.dialect.loaded_dbapi.Error,
+                                  connection_invalidated=dropped) from exc
+    finally:
+        pooled.close()
 
 
 # Hand-written once rather than built per call: building and compiling the ORM
@@ -63,12 +87,11 @@ RETURNING call_sid
 """
 
 
-def _statement(**parts):
-    return text(_INSERT.format(**parts)).bindparams(
-        bindparam("t", type_=UTCDateTime()), bindparam("cutoff", type_=UTCDateTime()))
-
-
-_PG = _statement(tried="CAST(:tried AS JSON)", ringing="CAST(:ringing AS JSON)",
-                 false="false", bridged="bridged", in_ids="= ANY(CAST(:ids AS TEXT[]))")
-_SQLITE = _statement(tried=":tried", ringing=":ringing", false="0", bridged="bridged = 1",
-                     in_ids="IN (SELECT value FROM json_each(:ids))")
+# In psycopg's placeholders; aware datetimes go in as timestamptz, as UTCDateTime sends them.
+_PG_DRIVER = re.sub(r":(\w+)", r"%(\1)s", _INSERT.format(
+    tried="CAST(:tried AS JSON)", ringing="CAST(:ringing AS JSON)", false="false",
+    bridged="bridged", in_ids="= ANY(CAST(:ids AS TEXT[]))"))
+_SQLITE = text(_INSERT.format(
+    tried=":tried", ringing=":ringing", false="0", bridged="bridged = 1",
+    in_ids="IN (SELECT value FROM json_each(:ids))")).bindparams(
+    bindparam("t", type_=UTCDateTime()), bindparam("cutoff", type_=UTCDateTime()))

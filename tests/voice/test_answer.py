@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import re
+import tempfile
+from contextlib import contextmanager
 
+from psycopg import pq
 from psycopg.sql import Literal
 from sqlalchemy import event, text
 
@@ -19,26 +22,52 @@ def incoming(sid: str) -> dict:
             "Direction": "inbound", "CallStatus": "ringing"}
 
 
-def autocommit(dbapi_conn) -> bool:
-    inner = getattr(dbapi_conn, "driver_connection", dbapi_conn)
-    return getattr(inner, "autocommit", None) is True or getattr(inner, "isolation_level",
-                                                                   "") is None
+@contextmanager
+def sent_to_the_database(engine):
+    """The statements the driver sends, read below SQLAlchemy (the answer uses psycopg's
+    cursor directly): libpq's protocol trace on PostgreSQL, sqlite3's trace callback on
+    SQLite. Filled in when the block ends."""
+    sent: list[str] = []
+    postgres = engine.dialect.name == "postgresql"
+    trace = tempfile.TemporaryFile()
+
+    def watch(dbapi_conn, _record, _proxy):
+        if postgres:
+            dbapi_conn.pgconn.trace(trace.fileno())
+            dbapi_conn.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
+        else:  # not its PRAGMAs: settings of the in-process connection, not statements
+            dbapi_conn.set_trace_callback(
+                lambda sql: sql.startswith("PRAGMA") or sent.append(sql))
+
+    def unwatch(dbapi_conn, _record):
+        if postgres:
+            dbapi_conn.pgconn.untrace()
+        else:
+            dbapi_conn.set_trace_callback(None)
+
+    event.listen(engine, "checkout", watch)
+    event.listen(engine, "checkin", unwatch)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "checkout", watch)
+        event.remove(engine, "checkin", unwatch)
+        trace.seek(0)
+        # One message per "F|B <tab> size <tab> kind"; a statement's own lines follow.
+        for message in re.split(r"^(?=[FB]\t\d+\t)", trace.read().decode(), flags=re.M):
+            direction, _size, kind, rest = (message.split("\t", 3) + ["", "", "", ""])[:4]
+            if direction == "F" and kind == "Query":  # a simple-protocol statement
+                sent.append(rest.split('"')[1].strip())
+            elif direction == "F" and kind == "Parse":  # ' "name" "statement" ...'
+                sent.append(rest.split('"', 3)[3].strip())
+        trace.close()
 
 
 def test_a_new_call_is_answered_with_one_statement_and_no_transaction(twilio, app):
-    engine = app.extensions["hotline.answer_engine"]
-    seen = []
-
-    def record(conn, cursor, statement, params, context, executemany):
-        seen.append((statement.split()[0], autocommit(conn.connection.dbapi_connection)))
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with sent_to_the_database(app.extensions["hotline.answer_engine"]) as sent:
         resp = twilio.post("/voice/incoming", incoming("CA" + "1" * 32))
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     assert ALICE.encode() in resp.data
-    assert seen == [("INSERT", True)]
+    assert [statement.split()[0] for statement in sent] == ["INSERT"], sent  # no BEGIN, COMMIT
     with app.extensions["hotline.sessions"]() as db:
         row = db.get(Call, "CA" + "1" * 32)
         assert row.ringing == ["alice"] and row.tried == [[0, "alice"]]
@@ -90,7 +119,7 @@ def _generic_plan(engine, t) -> str:
                                 {**params, "ids": json.dumps(ids)}).all()
             return "\n".join(r[-1] for r in rows)
         # The statement as PostgreSQL prepares it ($1, $2 ...), planned generically.
-        sql = answer._PG.compile(dialect=engine.dialect).string
+        sql = answer._PG_DRIVER
         names = list(dict.fromkeys(re.findall(r"%\((\w+)\)s", sql)))
         for i, name in enumerate(names, 1):
             sql = sql.replace(f"%({name})s", f"${i}")
