@@ -13,9 +13,10 @@ import logging
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from functools import wraps
+from urllib.parse import urlencode
 
 import phonenumbers
-from flask import Response, abort, current_app, request
+from flask import Response, abort, current_app, request, url_for
 from twilio.request_validator import RequestValidator
 
 from hotline.deadlines import answer_within
@@ -53,6 +54,23 @@ def public_url() -> str:
         path = request.full_path[:-1] if request.full_path.endswith("?") else request.full_path
         return base.rstrip("/") + path
     return request.url
+
+
+def link(endpoint: str, **args) -> str:
+    """url_for(endpoint, **args) for a webhook's route, which has no path variables: the
+    path is built by url_for once per process, the query here, encoded as werkzeug does.
+    Three url_for calls cost a tenth of a call's answer (docs/benchmarks.md)."""
+    paths = current_app.extensions.setdefault("hotline.paths", {})
+    key = (endpoint, request.script_root)
+    path = paths.get(key)
+    if path is None:
+        path = paths[key] = url_for(endpoint)
+    query = urlencode([(k, v) for k, v in args.items() if v is not None], safe=_QUERY_SAFE)
+    return f"{path}?{query}" if query else path
+
+
+# werkzeug.urls._urlencode's safe characters, so a link reads as url_for would write it.
+_QUERY_SAFE = "!$'()*,/:;?@"
 
 
 def twiml(body) -> Response:

@@ -6,14 +6,14 @@ fails or rings out marks the peer unreachable in the tally (status callback).
 """
 from __future__ import annotations
 
-from flask import Blueprint, current_app, request, url_for
+from flask import Blueprint, current_app, request
 from twilio.twiml.voice_response import VoiceResponse
 
 from hotline.callout import service as callouts
 from hotline.records.retention import forget_at_provider
 from hotline.store import CalloutAnswer
 from hotline.voice.verbs import say
-from hotline.webhooks import last_good, now, rotation, transaction, twilio_webhook
+from hotline.webhooks import last_good, link, now, rotation, transaction, twilio_webhook
 
 bp = Blueprint("callout", __name__, url_prefix="/voice/callout")
 UNREACHED = {"busy", "failed", "no-answer", "canceled"}
@@ -53,7 +53,7 @@ def page():
             return resp
         message = callouts.vault(current_app).open(callout.message_enc)
     gather = resp.gather(num_digits=1, timeout=8, method="POST",
-                         action=url_for("callout.answer", callout=callout_id, peer=peer))
+                         action=link("callout.answer", callout=callout_id, peer=peer))
     say(gather, config, f"Peer support line callout. {message}. {PROMPT}")
     say(gather, config, PROMPT)
     resp.hangup()  # no key (a voicemail greeting): nothing is recorded
@@ -69,7 +69,7 @@ def answer():
     resp = VoiceResponse()
     if digit not in ("1", "2"):
         gather = resp.gather(num_digits=1, timeout=8, method="POST",
-                             action=url_for("callout.answer", callout=callout_id, peer=peer))
+                             action=link("callout.answer", callout=callout_id, peer=peer))
         say(gather, config, PROMPT)
         resp.hangup()
         return resp

@@ -31,7 +31,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import current_app, request, url_for
+from flask import current_app, request
 from sqlalchemy import select, update
 
 from hotline.callout import service as callouts
@@ -46,6 +46,7 @@ from hotline.text.outbox import Bridge, Text
 from hotline.text import reveal as revealing
 from hotline.store import Conversation
 from hotline.records.workload import count_handled
+from hotline.webhooks import link
 
 # Up to 9 digits: a code never gets near that, and a longer number ("call 18005550123")
 # is ordinary text, not a code too big for the database's integer column.
@@ -324,8 +325,8 @@ def call(db, loaded, person, code, body, now, out, replies) -> None:
         return
     conv.last_activity_at = conv.owner_activity_at = now
     base = current_app.config.get("HOTLINE_PUBLIC_URL") or request.url_root
-    url = base.rstrip("/") + url_for("voice.bridge", conv=conv.id, peer=person.id)
-    out.append(Bridge(person.phone, url, status_callback=base.rstrip("/") + url_for("voice.status")))
+    url = base.rstrip("/") + link("voice.bridge", conv=conv.id, peer=person.id)
+    out.append(Bridge(person.phone, url, status_callback=base.rstrip("/") + link("voice.status")))
     out.append(Text(tx.texter_of(current_app, conv), loaded.config.sms.calling,
                     urgent=conv.urgent, conversation_id=conv.id, to_texter=True))
     replies.append(f"Calling you now for #{conv.code}; press 1 to be connected.")

@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 import phonenumbers
-from flask import Blueprint, current_app, request, url_for
+from flask import Blueprint, current_app, request
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from twilio.twiml.messaging_response import MessagingResponse
@@ -38,7 +38,7 @@ from hotline.text.peer_commands import peer_message
 from hotline.text.outbox import Text, stage
 from hotline.records.retention import forget_at_provider
 from hotline.store import Conversation, InboundMessage, Notice
-from hotline.webhooks import (e164, is_number, last_good, now, rotation, transaction,
+from hotline.webhooks import (e164, is_number, last_good, link, now, rotation, transaction,
                               twilio_webhook)
 
 log = logging.getLogger(__name__)
@@ -149,7 +149,7 @@ def incoming():
     for text in replies:
         # `action` is <Message>'s status callback: it tells us the reply's SID, so Twilio's
         # copy (the texter's number, and for REVEAL the number in the text) is deleted too.
-        resp.message(text, action=url_for("sms.status"), method="POST")
+        resp.message(text, action=link("sms.status"), method="POST")
     _place_calls(out)  # its texts were staged with the decision: the sender has them
     return resp
 

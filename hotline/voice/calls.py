@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from flask import Blueprint, current_app, request, url_for
+from flask import Blueprint, current_app, request
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from twilio.twiml.voice_response import VoiceResponse
@@ -32,7 +32,7 @@ from hotline.records.retention import forget_at_provider
 from hotline.records.stats import length_bucket
 from hotline.store import Call, Conversation, StatEvent
 from hotline.records.workload import count_handled
-from hotline.webhooks import e164, last_good, now, rotation, transaction, twilio_webhook
+from hotline.webhooks import e164, last_good, link, now, rotation, transaction, twilio_webhook
 
 log = logging.getLogger(__name__)
 bp = Blueprint("voice", __name__, url_prefix="/voice")
@@ -65,7 +65,7 @@ def _emergency_whisper() -> VoiceResponse:
     loaded = last_good()
     text = loaded.config.voice.whisper if loaded else "Press 1 to take this call."
     gather = resp.gather(num_digits=1, timeout=WHISPER_WAIT, action_on_empty_result=True,
-                         action=url_for("voice.screen", **request.args), method="POST")
+                         action=link("voice.screen", **request.args), method="POST")
     gather.say(text)
     resp.hangup()
     return resp
@@ -121,7 +121,7 @@ def _answer(loaded, sid: str, t: datetime) -> VoiceResponse:
         say(resp, config, config.voice.greeting)
         if config.voice.menu:
             gather = resp.gather(num_digits=1, timeout=4, action_on_empty_result=True,
-                                 action=url_for("voice.menu"), method="POST")
+                                 action=link("voice.menu"), method="POST")
             say(gather, config, config.voice.menu_prompt)
             return resp
         if retried:  # Twilio never got our first answer, so nobody rang: ring them now
@@ -212,7 +212,7 @@ def whisper():
             resp.hangup()
             return resp
     gather = resp.gather(num_digits=1, timeout=WHISPER_WAIT, action_on_empty_result=True,
-                         action=url_for("voice.screen", **request.args), method="POST")
+                         action=link("voice.screen", **request.args), method="POST")
     say(gather, loaded.config, choices.whisper_intro(loaded.config, call,
                                                      request.args.get("person", ""))
         + loaded.config.voice.whisper)
@@ -315,7 +315,7 @@ def bridge():
             return resp
         if request.form.get("Digits") != "1":
             gather = resp.gather(num_digits=1, timeout=WHISPER_WAIT, method="POST",
-                                 action=url_for("voice.bridge", **request.args))
+                                 action=link("voice.bridge", **request.args))
             say(gather, config, f"Peer line. Press 1 to call the texter of number {conv.code} now.")
             resp.hangup()
             return resp
@@ -388,12 +388,12 @@ def _dial(resp: VoiceResponse, config: Config, call: Call, ring: timedelta,
     # memory if the database is away when Twilio asks (voice/failsafe.py).
     dial = resp.dial(caller_id=config.program.number, answer_on_bridge=True,
                      timeout=max(5, int(ring.total_seconds())), method="POST",
-                     action=url_for("voice.dial_done", attempt=call.attempt,
+                     action=link("voice.dial_done", attempt=call.attempt,
                                     **failsafe.url_state(call.started_at, call.tried)))
     for ident in call.ringing:
         dial.number(config.person(ident).phone, method="POST",
-                    url=url_for("voice.whisper", call=call.call_sid, attempt=call.attempt,
+                    url=link("voice.whisper", call=call.call_sid, attempt=call.attempt,
                                 person=ident),
-                    status_callback=url_for("voice.status"), status_callback_method="POST",
+                    status_callback=link("voice.status"), status_callback_method="POST",
                     status_callback_event="answered completed")
     return resp

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import url_for
 from twilio.twiml.voice_response import VoiceResponse
 
 from hotline.records.requests import request_event
@@ -16,6 +15,7 @@ from hotline.rotation.model import Config, MenuOption
 from hotline.routing import first_attempt
 from hotline.store import Call
 from hotline.voice.verbs import dial_out, say
+from hotline.webhooks import link
 
 # A key press names one peer, so the list read out stops at nine.
 MAX_NAMED = 9
@@ -52,12 +52,12 @@ def choose(resp: VoiceResponse, db, config: Config, call: Call, form, args,
         if office.hours.covers(now.astimezone(config.program.timezone)):
             say(resp, config, "Connecting you to the program office.")
             dial_out(resp, config, office.phone, timeout=30,
-                     action=url_for("voice.menu", office=option.digit))
+                     action=link("voice.menu", office=option.digit))
             return True
         say(resp, config, office.closed)  # then a peer, as for anyone: never a dead end
     if option.kind == "ask":
         gather = resp.gather(num_digits=1, timeout=5, action_on_empty_result=True,
-                             action=url_for("voice.menu", ask=option.digit), method="POST")
+                             action=link("voice.menu", ask=option.digit), method="POST")
         for i, person in enumerate(_nameable(config), 1):
             say(gather, config, f"For {person.name}, press {i}.")
         return True

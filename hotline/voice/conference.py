@@ -19,7 +19,7 @@ import logging
 from datetime import timedelta
 
 import requests
-from flask import Blueprint, current_app, request, url_for
+from flask import Blueprint, current_app, request
 from twilio.base.exceptions import TwilioException
 from twilio.twiml.voice_response import VoiceResponse
 
@@ -32,7 +32,7 @@ from hotline.voice import edges, failsafe
 from hotline.voice.failsafe import fallback_twiml
 from hotline.voice.ringing import decide
 from hotline.voice.verbs import WHISPER_WAIT, say
-from hotline.webhooks import now, rotation, transaction, twilio_webhook
+from hotline.webhooks import link, now, rotation, transaction, twilio_webhook
 
 log = logging.getLogger(__name__)
 bp = Blueprint("conference", __name__, url_prefix="/voice")
@@ -62,8 +62,8 @@ def start(resp: VoiceResponse, config, call: Call, ring: timedelta, first: bool,
     """The caller's first routing answer: into the queue; the step's legs go out after."""
     if not first:
         say(resp, config, config.voice.hold)
-    resp.enqueue(QUEUE, wait_url=url_for("conference.wait"), wait_url_method="POST",
-                 action=url_for("conference.queued"), method="POST")
+    resp.enqueue(QUEUE, wait_url=link("conference.wait"), wait_url_method="POST",
+                 action=link("conference.queued"), method="POST")
     if place:
         place_legs(config, call, ring)
     return resp
@@ -78,8 +78,8 @@ def place_legs(config, call: Call, ring: timedelta) -> None:
     for ident in call.ringing:
         args = {"call": sid, "attempt": attempt, "person": ident}
         jobs.append((ident, config.person(ident).phone,
-                     public(url_for("voice.whisper", mode="conference", **args)),
-                     public(url_for("conference.leg", **args))))
+                     public(link("voice.whisper", mode="conference", **args)),
+                     public(link("conference.leg", **args))))
     seconds = max(5, int(ring.total_seconds()))
     # A peer who picks up at the last ring still hears the whisper and may press 1.
     over = now() + timedelta(seconds=seconds + WHISPER_WAIT + GRACE) + _whisper_time(config)
@@ -236,10 +236,10 @@ def queued():
 
 def caller_joins(resp: VoiceResponse, call_sid: str) -> VoiceResponse:
     # The caller ends the conference on leaving: nobody stays behind in it.
-    dial = resp.dial(action=url_for("conference.done"), method="POST")
+    dial = resp.dial(action=link("conference.done"), method="POST")
     dial.conference(name(call_sid), start_conference_on_enter=True,
                     end_conference_on_exit=True, beep=False,
-                    status_callback=url_for("conference.events"),
+                    status_callback=link("conference.events"),
                     status_callback_method="POST",
                     status_callback_event="start end join leave")
     return resp
@@ -248,10 +248,10 @@ def caller_joins(resp: VoiceResponse, call_sid: str) -> VoiceResponse:
 def peer_joins(resp: VoiceResponse, call_sid: str) -> VoiceResponse:
     """The accepted peer, into the conference; `*` takes them to the keys (peer_keys.py)."""
     dial = resp.dial(hangup_on_star=True, method="POST",
-                     action=url_for("peer_keys.keys", call=call_sid))
+                     action=link("peer_keys.keys", call=call_sid))
     dial.conference(name(call_sid), start_conference_on_enter=True,
                     end_conference_on_exit=False, beep=False, wait_url="",
-                    status_callback=url_for("conference.events"),
+                    status_callback=link("conference.events"),
                     status_callback_method="POST",
                     status_callback_event="start end join leave")
     return resp
@@ -325,7 +325,7 @@ def peer_left(db, call: Call) -> None:
 def goodbye_after_answer(call: Call) -> None:
     """Move the caller's call to the goodbye (REST), once this answer has gone."""
     app = current_app._get_current_object()
-    sid, url = call.call_sid, public(url_for("conference.done"))
+    sid, url = call.call_sid, public(link("conference.done"))
     after_answer(lambda: _move(app, sid, url))
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from flask import current_app, request, url_for
+from flask import current_app, request
 from twilio.twiml.voice_response import VoiceResponse
 
 from hotline import fault_alert
@@ -26,7 +26,7 @@ from hotline.rotation.model import Config
 from hotline.routing import Contact, GiveUp, next_ring
 from hotline.voice import edges, voicemail
 from hotline.voice.verbs import dial_out, say
-from hotline.webhooks import e164, last_good, now
+from hotline.webhooks import e164, last_good, link, now
 
 FINAL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
 NO_LINE = ("We cannot connect your call right now. If you are in crisis, call or text 988. "
@@ -136,12 +136,12 @@ def _ring(resp: VoiceResponse, loaded, started: datetime, tried, next_attempt: i
     call_sid = request.form.get("CallSid", "")
     dial = resp.dial(caller_id=config.program.number, answer_on_bridge=True,
                      timeout=max(5, int(decision.ring.total_seconds())), method="POST",
-                     action=url_for("voice.dial_done", attempt=decision.attempt,
+                     action=link("voice.dial_done", attempt=decision.attempt,
                                     **url_state(started, tried)))
     for person in decision.people:
         dial.number(person.phone, method="POST",
-                    url=url_for("voice.whisper", call=call_sid, attempt=decision.attempt,
+                    url=link("voice.whisper", call=call_sid, attempt=decision.attempt,
                                 person=person.id),
-                    status_callback=url_for("voice.status"), status_callback_method="POST",
+                    status_callback=link("voice.status"), status_callback_method="POST",
                     status_callback_event="answered completed")
     return resp

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 
 import requests
-from flask import Blueprint, current_app, request, url_for
+from flask import Blueprint, current_app, request
 from twilio.base.exceptions import TwilioException
 from twilio.twiml.voice_response import VoiceResponse
 
@@ -25,7 +25,7 @@ from hotline.store import Call
 from hotline.text.outbox import send_all, stage
 from hotline.voice import conference, edges
 from hotline.voice.verbs import CALLER_GONE, say, say_then_hang_up
-from hotline.webhooks import now, rotation, transaction, twilio_webhook
+from hotline.webhooks import link, now, rotation, transaction, twilio_webhook
 
 log = logging.getLogger(__name__)
 bp = Blueprint("peer_keys", __name__, url_prefix="/voice")
@@ -57,7 +57,7 @@ def keys():
     title = config.clinical.title
     resp = VoiceResponse()
     gather = resp.gather(num_digits=1, timeout=KEY_WAIT, method="POST",
-                         action=url_for("peer_keys.key", call=sid))
+                         action=link("peer_keys.key", call=sid))
     say(gather, config, f"Press 9 to page the {title} now. Press 8 to bring the {title} in as "
                         "a coach only you will hear. Press 7 to let the caller hear the coach "
                         "too. Any other key returns you to the call.")
@@ -106,8 +106,8 @@ def key():
 
 
 def _ring_coach(app, config, phone: str, sid: str) -> None:
-    url = conference.public(url_for("peer_keys.coach", call=sid))
-    status = conference.public(url_for("voice.status"))  # its record is forgotten as any leg's
+    url = conference.public(link("peer_keys.coach", call=sid))
+    status = conference.public(link("voice.status"))  # its record is forgotten as any leg's
     program = config.program.number
 
     def ring() -> None:

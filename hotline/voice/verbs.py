@@ -2,10 +2,10 @@
 outside the rotation. Calls and voicemail both use these."""
 from __future__ import annotations
 
-from flask import url_for
 from twilio.twiml.voice_response import VoiceResponse
 
 from hotline.rotation.model import Config
+from hotline.webhooks import link
 
 WHISPER_WAIT = 6  # seconds a peer has to press a key; short, the caller is waiting
 
@@ -33,5 +33,5 @@ def dial_out(resp: VoiceResponse, config: Config, number: str, timeout: int,
     deleted too; `action`, if given, is where Twilio asks what next once it is over."""
     extra = {"action": action, "method": "POST"} if action else {}
     dial = resp.dial(caller_id=config.program.number, timeout=timeout, **extra)
-    dial.number(number, status_callback=url_for("voice.status"), status_callback_method="POST",
+    dial.number(number, status_callback=link("voice.status"), status_callback_method="POST",
                 status_callback_event="completed")

@@ -22,7 +22,7 @@ from hotline.records.retention import forget_at_provider
 from hotline.store import Voicemail
 from hotline.twilio_client import client
 from hotline.voice.verbs import dial_out, say
-from hotline.webhooks import now, rotation, transaction, twilio_webhook
+from hotline.webhooks import link, now, rotation, transaction, twilio_webhook
 
 log = logging.getLogger(__name__)
 bp = Blueprint("voicemail", __name__, url_prefix="/voice/voicemail")
@@ -37,8 +37,8 @@ def offer(resp: VoiceResponse, config: Config) -> None:
     say(resp, config, "To leave a message for our clinical director, speak after the tone, "
                       "then press pound.")
     resp.record(max_length=MAX_LENGTH, timeout=5, finish_on_key="#", play_beep=True,
-                action=url_for("voicemail.recorded"), method="POST",
-                recording_status_callback=url_for("voicemail.recording"),
+                action=link("voicemail.recorded"), method="POST",
+                recording_status_callback=link("voicemail.recording"),
                 recording_status_callback_method="POST",
                 recording_status_callback_event="completed")
 
@@ -94,7 +94,7 @@ def play():
             return resp
         if request.form.get("Digits") != "1":
             gather = resp.gather(num_digits=1, timeout=6, method="POST",
-                                 action=url_for("voicemail.play", rec=sid))
+                                 action=link("voicemail.play", rec=sid))
             say(gather, config, "Peer support line. A caller left a message for you. "
                                 "Press 1 to hear it.")
             resp.hangup()
