@@ -46,3 +46,19 @@ def test_any_signed_voice_webhook_answers_twiml(twilio, endpoint, form):
                                         blacklist_characters="\x7f"), max_size=40))
 def test_any_unsigned_or_forged_webhook_is_refused(twilio, endpoint, form, signature):
     assert twilio.post(endpoint, form, signature=signature).status_code == 403
+
+
+WEBHOOK_ROUTES = ["voice.dial_done", "voice.whisper", "voice.status", "conference.leg",
+                  "sms.status", "callout.answer"]
+query_values = st.one_of(st.none(), st.integers(), text)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(endpoint=st.sampled_from(WEBHOOK_ROUTES), script_root=st.sampled_from(["", "/line"]),
+       args=st.dictionaries(st.sampled_from(["call", "attempt", "person", "st", "tr", "mode"]),
+                            query_values, max_size=4))
+def test_a_link_reads_exactly_as_url_for_writes_it(app, endpoint, script_root, args):
+    from flask import url_for
+    from hotline.webhooks import link
+    with app.test_request_context("/voice/incoming", base_url=f"http://line.example{script_root}"):
+        assert link(endpoint, **args) == url_for(endpoint, **args)
