@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import hmac
 import logging
+import string
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from functools import wraps
-from urllib.parse import urlencode
+from urllib.parse import quote_plus
 
 import phonenumbers
 from flask import Response, abort, current_app, request, url_for
@@ -65,12 +66,25 @@ def link(endpoint: str, **args) -> str:
     path = paths.get(key)
     if path is None:
         path = paths[key] = url_for(endpoint)
-    query = urlencode([(k, v) for k, v in args.items() if v is not None], safe=_QUERY_SAFE)
+    query = "&".join(f"{_quoted(name)}={_quoted(value)}" for name, value in args.items()
+                     if value is not None)
     return f"{path}?{query}" if query else path
 
 
 # werkzeug.urls._urlencode's safe characters, so a link reads as url_for would write it.
 _QUERY_SAFE = "!$'()*,/:;?@"
+
+
+# What quote_plus leaves as it is; a link's values (SIDs, ids, numbers) are nearly always
+# made of these alone.
+_UNCHANGED = string.ascii_letters + string.digits + "_.-~" + _QUERY_SAFE
+
+
+def _quoted(value) -> str:
+    """As urlencode quotes a query's name or value (strip() leaves nothing when every
+    character is one quote_plus would keep)."""
+    text = str(value)
+    return quote_plus(text, safe=_QUERY_SAFE) if text.strip(_UNCHANGED) else text
 
 
 def twiml(body) -> Response:
