@@ -389,11 +389,11 @@ def _dial(resp: VoiceResponse, config: Config, call: Call, ring: timedelta,
     dial = resp.dial(caller_id=config.program.number, answer_on_bridge=True,
                      timeout=max(5, int(ring.total_seconds())), method="POST",
                      action=link("voice.dial_done", attempt=call.attempt,
-                                    **failsafe.url_state(call.started_at, call.tried)))
+                                 **failsafe.url_state(call.started_at, call.tried)))
     for ident in call.ringing:
         dial.number(config.person(ident).phone, method="POST",
                     url=link("voice.whisper", call=call.call_sid, attempt=call.attempt,
-                                person=ident),
+                             person=ident),
                     status_callback=link("voice.status"), status_callback_method="POST",
                     status_callback_event="answered completed")
     return resp

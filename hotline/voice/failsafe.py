@@ -137,11 +137,11 @@ def _ring(resp: VoiceResponse, loaded, started: datetime, tried, next_attempt: i
     dial = resp.dial(caller_id=config.program.number, answer_on_bridge=True,
                      timeout=max(5, int(decision.ring.total_seconds())), method="POST",
                      action=link("voice.dial_done", attempt=decision.attempt,
-                                    **url_state(started, tried)))
+                                 **url_state(started, tried)))
     for person in decision.people:
         dial.number(person.phone, method="POST",
                     url=link("voice.whisper", call=call_sid, attempt=decision.attempt,
-                                person=person.id),
+                             person=person.id),
                     status_callback=link("voice.status"), status_callback_method="POST",
                     status_callback_event="answered completed")
     return resp
