@@ -53,6 +53,7 @@ def inner(kind: str, requests: int, prepared: int) -> None:
     with c.fake_rest(tmp / "rest.log") as (rest_port, _rest), c.pg_schema() as db:
         env = c.app_env(tmp, db, rest_port, HOTLINE_PUBLIC_URL=base)
         c.prepare_db(db, env)
+        os.environ.clear()  # the app reads its settings from these alone
         os.environ.update(env)
         sys.path.insert(0, str(c.ROOT))
         if kind == "bare":
