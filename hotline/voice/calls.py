@@ -104,9 +104,9 @@ def _answer(loaded, sid: str, t: datetime) -> VoiceResponse:
                                  caller, t)
         if ring is not None:
             say(resp, config, config.voice.greeting)
-            call = Call(call_sid=sid, started_at=t, attempt=ring.attempt,
-                        tried=[[ring.attempt, p.id] for p in ring.people],
-                        ringing=[p.id for p in ring.people])
+            call = answer.NewCall(sid, t, ring.attempt,
+                                  tried=[[ring.attempt, p.id] for p in ring.people],
+                                  ringing=[p.id for p in ring.people])
             if config.voice.bridge == "conference":
                 return conference.start(resp, config, call, ring.ring, first=True)
             return _dial(resp, config, call, ring.ring, first=True)
@@ -380,8 +380,8 @@ def _redial(resp: VoiceResponse, loaded, call: Call, first: bool = False) -> Voi
     return _dial(resp, config, call, min(step.ring, remaining), first=first)
 
 
-def _dial(resp: VoiceResponse, config: Config, call: Call, ring: timedelta,
-          first: bool) -> VoiceResponse:
+def _dial(resp: VoiceResponse, config: Config, call: Call | answer.NewCall,
+          ring: timedelta, first: bool) -> VoiceResponse:
     if not first:
         say(resp, config, config.voice.hold)
     # The action URL carries the call's state too, so the next step can be rung from

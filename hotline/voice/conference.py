@@ -29,6 +29,7 @@ from hotline.records.retention import forget_at_provider
 from hotline.routing import GiveUp
 from hotline.store import Call
 from hotline.voice import edges, failsafe
+from hotline.voice.answer import NewCall
 from hotline.voice.failsafe import fallback_twiml
 from hotline.voice.ringing import decide
 from hotline.voice.verbs import WHISPER_WAIT, say
@@ -57,7 +58,7 @@ def public(path: str) -> str:
 
 # -- the caller -----------------------------------------------------------------------
 
-def start(resp: VoiceResponse, config, call: Call, ring: timedelta, first: bool,
+def start(resp: VoiceResponse, config, call: Call | NewCall, ring: timedelta, first: bool,
           place: bool = True) -> VoiceResponse:
     """The caller's first routing answer: into the queue; the step's legs go out after."""
     if not first:
@@ -69,7 +70,7 @@ def start(resp: VoiceResponse, config, call: Call, ring: timedelta, first: bool,
     return resp
 
 
-def place_legs(config, call: Call, ring: timedelta) -> None:
+def place_legs(config, call: Call | NewCall, ring: timedelta) -> None:
     """One REST call per peer of the step, after the answer; the legs' SIDs and when the
     step is over are written to the row once placed."""
     app = current_app._get_current_object()
