@@ -37,8 +37,9 @@ class NewCall:
     ringing: list
 
 
-def first_ring(engine, loaded, sid: str, caller: str | None, t: datetime) -> Ring | None:
-    """The first step's ring, with the call's row written; None when the full path
+def first_ring(engine, loaded, sid: str, caller: str | None,
+               t: datetime) -> tuple[Ring, NewCall] | None:
+    """The first step's ring and the call's row, once written; None when the full path
     must decide."""
     config = loaded.config
     if config.callout.yes_is_busy:
@@ -49,16 +50,18 @@ def first_ring(engine, loaded, sid: str, caller: str | None, t: datetime) -> Rin
     if not isinstance(decision, Ring):
         return None
     ids = [p.id for p in decision.people]
+    row = NewCall(sid, t, decision.attempt, tried=[[decision.attempt, i] for i in ids],
+                  ringing=ids)
     postgres = engine.dialect.name == "postgresql"
     params = {"sid": sid, "t": t, "cutoff": t - STALE, "attempt": decision.attempt,
-              "tried": json.dumps([[decision.attempt, i] for i in ids]),
-              "ringing": json.dumps(ids), "ids": ids if postgres else json.dumps(ids)}
+              "tried": json.dumps(row.tried), "ringing": json.dumps(ids),
+              "ids": ids if postgres else json.dumps(ids)}
     if postgres:
         written = _on_the_driver(engine, params)
     else:
         with engine.connect() as conn:  # autocommit (app.py): no BEGIN, no COMMIT
             written = conn.execute(_SQLITE, params).first() is not None
-    return decision if written else None
+    return (decision, row) if written else None
 
 
 def _on_the_driver(engine, params: dict) -> bool:

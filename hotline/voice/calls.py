@@ -100,13 +100,11 @@ def _answer(loaded, sid: str, t: datetime) -> VoiceResponse:
     if not config.voice.menu:
         # The common case in one round trip (voice/answer.py); else the full path below.
         caller = e164(request.form.get("From"), config.program.region)
-        ring = answer.first_ring(current_app.extensions["hotline.answer_engine"], loaded, sid,
-                                 caller, t)
-        if ring is not None:
+        answered = answer.first_ring(current_app.extensions["hotline.answer_engine"], loaded,
+                                     sid, caller, t)
+        if answered is not None:
+            ring, call = answered
             say(resp, config, config.voice.greeting)
-            call = answer.NewCall(sid, t, ring.attempt,
-                                  tried=[[ring.attempt, p.id] for p in ring.people],
-                                  ringing=[p.id for p in ring.people])
             if config.voice.bridge == "conference":
                 return conference.start(resp, config, call, ring.ring, first=True)
             return _dial(resp, config, call, ring.ring, first=True)
